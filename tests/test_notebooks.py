@@ -3,7 +3,7 @@ import subprocess, shutil, sys
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
@@ -11,7 +11,7 @@ NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
 def test_notebook_runs(nb):
     flags = get_config(ROOT).tst_flags.split()
-    ok, secs = test_nb(nb, skip_flags=flags, basepath=ROOT, showerr=True)
+    ok, secs = run_notebook(nb, skip_flags=flags, basepath=ROOT, showerr=True)
     assert ok, f"{nb.name} failed (traceback above)"
 
 def _copy_tree(tmp_path):
