@@ -7,12 +7,12 @@ Docs: https://scb-nb.github.io/scb_nb/plots.html.md"""
 # %% auto #0
 __all__ = ['heatmap', 'show_sequence']
 
-# %% ../nbs/90_plots.ipynb #9a3f4e1a
+# %% ../nbs/90_plots.ipynb #fc86c243
 import numpy as np
 import matplotlib.pyplot as plt
 from fastcore.meta import delegates
 
-# %% ../nbs/90_plots.ipynb #e8008717
+# %% ../nbs/90_plots.ipynb #7c07f47d
 @delegates(plt.Axes.imshow)
 def heatmap(M, # a 2-d tensor or array
             ax=None, # axes to draw on (default: a new figure)
@@ -29,25 +29,25 @@ def heatmap(M, # a 2-d tensor or array
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
-# %% ../nbs/90_plots.ipynb #c7f55c42
+# %% ../nbs/90_plots.ipynb #ae51f780
 def show_sequence(tokens, # T context tokens of one example
                   query:int, # its query token k
                   q, # q⁽ᵏ⁾: T weights over the positions
                   output:int=None, # the sampled output token x_o (optional)
-                  ax=None, figsize=(9, 2.2), title:str=None):
-    "Draw one sequence as a strip of token ids, the attended positions shaded by their weight in q⁽ᵏ⁾"
+                  ax=None, figsize=(8, 2.4), title:str=None):
+    "Draw one example: the weights q⁽ᵏ⁾ over the positions, with the token found at each attended position"
     if ax is None: _, ax = plt.subplots(figsize=figsize)
     tokens = np.asarray(tokens.cpu() if hasattr(tokens, 'cpu') else tokens)
     q = np.asarray(q.cpu() if hasattr(q, 'cpu') else q)
     T = len(tokens)
     ax.bar(np.arange(T), q, width=0.9, color='tab:orange', alpha=0.8, label='q⁽ᵏ⁾ (attention weight)')
     for t in np.flatnonzero(q > 0): ax.text(t, q[t] + 0.03, str(tokens[t]), ha='center', fontsize=9, fontweight='bold')
-    ax.set_xlim(-1, T + 2)
     ax.set_ylim(0, max(1.0, q.max() + 0.2))
-    ax.axvline(T - 0.5, color='k', lw=0.8)
     lbl = f"query k={query}" + (f" → output {output}" if output is not None else "")
-    ax.text(T + 0.5, 0.5, lbl, rotation=90, va='center', fontsize=9)
-    ax.set(xlabel='position t (token ids printed above the attended positions)', ylabel='weight',
+    ax.set_xlim(-1, T)
+    ax.text(0.99, 0.95, lbl, transform=ax.transAxes, ha='right', va='top', fontsize=10,
+            bbox=dict(boxstyle='round', fc='white', ec='0.7'))
+    ax.set(xlabel='position t (token ids above the attended positions)', ylabel='weight',
            title=title or 'one SCB example: where the query looks')
     ax.legend(loc='upper left', fontsize=8)
     return ax

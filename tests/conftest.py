@@ -1,0 +1,75 @@
+"""Shared fixtures for the tests that use the project as a reader does: the docs site in a browser, JupyterLab in a
+browser, the wheel in a fresh venv. The browser is Debian's `chromium` (installed by `.ci/run`), driven by
+Playwright's Python client; tests that need it skip, saying why, where it is missing.
+
+Screenshots go to a temporary folder, or to `$SCB_SHOTS` when it is set (to look at them afterwards).
+`$SCB_SITE_SKIP_RE` (a regex on notebook names) leaves notebooks out of the site, to work on the site while one is broken."""
+import functools, http.server, json, os, shutil, subprocess, sys, threading
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+def chromium_path():
+    "Debian's chromium, or None"
+    for c in (os.environ.get('SCB_CHROMIUM'), shutil.which('chromium'), '/usr/bin/chromium'):
+        if c and Path(c).exists(): return c
+
+def browser_missing():
+    "Why the browser tests cannot run here, or None when they can"
+    try: import playwright.sync_api  # noqa: F401
+    except ImportError: return "Python Playwright is not installed (it is in the dev extra: pip install -e '.[dev]')"
+    if not chromium_path(): return "no chromium browser (.ci/run installs Debian's: apt-get install chromium)"
+
+@pytest.fixture(scope='session')
+def shots(tmp_path_factory):
+    "Folder for screenshots: $SCB_SHOTS when set, else a temporary folder"
+    d = Path(os.environ['SCB_SHOTS']) if os.environ.get('SCB_SHOTS') else tmp_path_factory.mktemp('shots')
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+@pytest.fixture(scope='session')
+def browser():
+    "One headless Chromium for the whole test session"
+    why = browser_missing()
+    if why: pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+@pytest.fixture(scope='session')
+def site(tmp_path_factory):
+    "The docs site, built once per session by `tools/build_site.py` into a temporary folder (with `.pages`)"
+    if not (shutil.which('node') and (shutil.which('npm') or (ROOT/'node_modules'/'katex').exists())):
+        pytest.skip('node and npm are needed to typeset the maths with KaTeX (apt-get install nodejs npm)')
+    try: import smalldocs  # noqa: F401
+    except ImportError: pytest.skip('smalldocs is not installed (dev extra; it needs Python >= 3.11)')
+    out = tmp_path_factory.mktemp('site')
+    cmd = [sys.executable, str(ROOT/'tools'/'build_site.py'), '--out', str(out/'_docs'), '--pages-json', str(out/'pages.json')]
+    if os.environ.get('SCB_SITE_SKIP_RE'): cmd += ['--skip-file-re', os.environ['SCB_SITE_SKIP_RE']]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)  # its own process: notebook code stays out of pytest's
+    if r.returncode: raise RuntimeError(f'the site did not build:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}')
+    print(r.stdout)
+    site = Built(out/'_docs')
+    site.pages = json.loads((out/'pages.json').read_text())
+    return site
+
+class Built(type(Path())):
+    "The built site's folder; `.pages`: (notebook, page, title) dicts, one per chapter, in sidebar order"
+    pages: list
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+
+@pytest.fixture(scope='session')
+def site_url(site):
+    "The built site, served on 127.0.0.1 for the session"
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(site)))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f'http://127.0.0.1:{srv.server_port}/'
+    srv.shutdown(); srv.server_close()

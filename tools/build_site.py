@@ -1,0 +1,273 @@
+"""Build the docs site offline: `.venv/bin/python tools/build_site.py` writes `_docs/`.
+
+The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python renderer of the same `_quarto.yml`:
+
+1. nbdev prepares the notebooks exactly as `nbdev-docs` does before it calls Quarto: `refresh_quarto_yml`, the
+   symbol index (`_modidx.py`), and `proc_nbs` (nbdev's doc processors: `show_doc` API blocks, backticked names
+   as links, hidden and exported cells handled) into `_proc/`.
+2. A copy of `_proc/` is staged for smalldocs: each page takes the name Quarto gives it (nbdev's `output-file`,
+   e.g. `00_scb.ipynb` -> `scb.html`, the name nbdev's doc links use) and an `order` from its file name, so the
+   sidebar keeps chapter order; widget outputs, which need a kernel, become a note.
+3. `smalldocs render` writes the site (navbar, sidebar, table of contents per page, search with its own copy
+   of Fuse.js).
+4. The maths is typeset at build time by KaTeX, installed from npm (`package.json`, `npm ci`), through node:
+   the pages keep no TeX source and load only a local copy of KaTeX's CSS and fonts. nbdev's absolute doc
+   links (`site-url/...`) become relative, so the built site is self-contained and its links can be checked.
+   The build fails if any page still asks a CDN for anything.
+"""
+import argparse, html, json, os, re, shutil, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KATEX_DIR = ROOT/'node_modules'/'katex'
+
+# node program: read [[tex, display], ...] as JSON on stdin, write [[html, error], ...] on stdout
+_KATEX_JS = r"""
+const katex = require(process.argv[1]);
+let buf = '';
+process.stdin.on('data', d => buf += d);
+process.stdin.on('end', () => {
+  const out = JSON.parse(buf).map(([tex, display]) => {
+    try { return [katex.renderToString(tex, {displayMode: display, throwOnError: true, output: 'html'}), null]; }
+    catch (e) { return [katex.renderToString(tex, {displayMode: display, throwOnError: false, output: 'html'}), String(e.message)]; }
+  });
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+def log(*a): print('[build_site]', *a, flush=True)
+
+def ensure_katex():
+    "Install KaTeX from npm (pinned by package-lock.json) when `node_modules/katex` is missing"
+    if (KATEX_DIR/'package.json').exists(): return
+    if not shutil.which('npm'): sys.exit("build_site: npm is needed to install KaTeX (apt-get install nodejs npm)")
+    cmd = ['npm', 'ci' if (ROOT/'package-lock.json').exists() else 'install', '--no-audit', '--no-fund']
+    log(' '.join(cmd)); subprocess.run(cmd, cwd=ROOT, check=True)
+
+def nbdev_prepare(force=False, skip_file_re=None):
+    "nbdev's own preparation of the notebooks for Quarto (what `nbdev-docs` does before `quarto render`)"
+    os.chdir(ROOT)
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml
+    from nbdev.serve import proc_nbs
+    import nbdev.doclinks
+    cfg = get_config()
+    refresh_quarto_yml()
+    nbdev.doclinks._build_modidx()
+    kw = dict(skip_file_re=skip_file_re) if skip_file_re else {}
+    try: cache = proc_nbs(cfg.nbs_path, n_workers=0, force=force, **kw)
+    except Exception as e:
+        bad = '\n'.join(f'  {nb} cell {i} uses {", ".join(m)}: {src}' for nb, i, m, src in docs_eval_failures(cfg.nbs_path, skip_file_re))
+        hint = ("\nnbdev's docs processing runs every cell that contains an import (with only the import, export and "
+                "show_doc cells before it), so such a cell must not use names made elsewhere: put imports in cells of "
+                "their own (STYLE.md). Cells that read names those cells do not define:\n" + bad) if bad else ''
+        sys.exit(f'build_site: nbdev could not process the notebooks: {e}{hint}')
+    return cfg, Path(cache)
+
+_EVAL_DIRS = {'export', 'exports', 'exporti', 'exec_doc'}
+_IPY_NAMES = {'display', 'get_ipython', 'show_doc', 'In', 'Out', 'exit', 'quit'}
+
+def _names(tree):
+    """(names a cell reads when it runs, names it binds at the top level): function bodies run only when called;
+    comprehension scopes are ignored, which errs towards reporting nothing"""
+    import ast
+    load, bound = set(), set()
+    def _now(node):  # the nodes evaluated when the cell runs
+        yield node
+        fn = (ast.FunctionDef, ast.AsyncFunctionDef)
+        kids = ([*node.decorator_list, *node.args.defaults, *node.args.kw_defaults] if isinstance(node, fn)
+                else [*node.args.defaults] if isinstance(node, ast.Lambda) else ast.iter_child_nodes(node))
+        for k in kids:
+            if k is not None: yield from _now(k)
+    for n in _now(tree):
+        if isinstance(n, ast.Name): (load if isinstance(n.ctx, ast.Load) else bound).add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): bound.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            for a in n.names:
+                if a.name == '*':
+                    try: bound |= set(dir(__import__(n.module, fromlist=['*'])))
+                    except Exception: bound.add('*')
+                else: bound.add(a.asname or a.name.split('.')[0])
+        elif isinstance(n, ast.ExceptHandler) and n.name: bound.add(n.name)
+    return load, bound
+
+def docs_eval_failures(nbs_path:Path, skip_file_re=None):
+    """(notebook, cell index, missing names, first line) for each cell that nbdev's docs processing runs (cells with
+    an import, exported cells, show_doc cells) but that reads names only cells it does not run define"""
+    import ast, builtins
+    out = []
+    for nb in sorted(Path(nbs_path).glob('*.ipynb')):
+        if skip_file_re and re.search(skip_file_re, nb.name): continue
+        known = set(dir(builtins)) | _IPY_NAMES
+        for i, c in enumerate(json.loads(nb.read_text())['cells']):
+            if c['cell_type'] != 'code': continue
+            src = ''.join(c['source'])
+            dirs = {l.strip()[2:].split()[0] for l in src.splitlines() if l.strip().startswith('#|') and l.strip()[2:].split()}
+            if 'eval:' in dirs and re.search(r'#\|\s*eval:\s*false', src, re.I): continue
+            try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))
+            except SyntaxError: continue
+            has_import = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+            has_showdoc = any(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and getattr(s.value.func, 'id', '') == 'show_doc'
+                              for s in tree.body)
+            if not (dirs & _EVAL_DIRS or has_import or has_showdoc): continue
+            load, bound = _names(tree)
+            missing = sorted(load - bound - known)
+            if missing and '*' not in bound and '*' not in known:
+                out.append((nb.name, i, missing, src.strip().splitlines()[0][:80]))
+            known |= bound
+    return out
+
+_re_front = re.compile(r'^---\n(.*?)\n---', re.S)
+
+def _front(nb):
+    "The YAML front matter of an nbdev-processed notebook (its first, raw cell), as a dict"
+    import yaml
+    c = nb['cells'][0] if nb['cells'] else None
+    if not c or c['cell_type'] != 'raw': return None, {}
+    m = _re_front.match(''.join(c['source']).strip())
+    return c, (yaml.safe_load(m.group(1)) or {}) if m else {}
+
+WIDGET_MIME = 'application/vnd.jupyter.widget-view+json'
+WIDGET_NOTE = ('*Interactive widget: it needs a running kernel, so it shows here only as this note. '
+               'Open the notebook in JupyterLab to use it.*')
+
+def stage(cache:Path, dst:Path):
+    "Copy nbdev's `_proc` to `dst`, naming each page as Quarto would and ordering the sidebar by chapter"
+    import yaml
+    pages = []
+    shutil.copytree(cache, dst, ignore=shutil.ignore_patterns('_docs', '.*'))
+    nbs = sorted(dst.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name))  # nbdev's order: index, then by name
+    for i, p in enumerate(nbs):
+        nb = json.loads(p.read_text())
+        cell, fm = _front(nb)
+        fm.setdefault('order', i)
+        out = fm.pop('output-file', None)
+        for c in nb['cells']:
+            for o in c.get('outputs', []):
+                if WIDGET_MIME in o.get('data', {}): o['data'] = {'text/markdown': WIDGET_NOTE}
+        src = '---\n' + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + '---\n'
+        if cell is None: nb['cells'].insert(0, dict(cell_type='raw', metadata={}, source=src))
+        else: cell['source'] = src
+        p.unlink()
+        name = (Path(out).stem if out else p.stem) + '.ipynb'
+        (dst/name).write_text(json.dumps(nb))
+        pages.append(dict(notebook=p.name, page=Path(name).stem + '.html', title=fm.get('title', p.stem)))
+    return pages
+
+def render(stage_dir:Path, strict=False):
+    "Run smalldocs on the staged project; return its output folder"
+    cmd = [sys.executable, '-m', 'smalldocs.cli', 'render', str(stage_dir), '--quiet']
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    # keys that only Quarto reads (formats we do not build here, keep-md, the maths method we replace) are expected
+    expected = ('unknown key format-links', 'format commonmark is not built', 'keep-md is ignored',
+                'html-math-method is ignored', 'output-file is not read')
+    warns = [l for l in (r.stdout + r.stderr).splitlines() if l.strip() and not any(e in l for e in expected)]
+    for w in warns: log('smalldocs:', w)
+    if r.returncode: sys.exit(f"build_site: smalldocs failed ({r.returncode})")
+    if strict and any('warning' in w for w in warns): sys.exit("build_site: smalldocs warnings (see above)")
+    import yaml
+    proj = {}
+    for f in ('_quarto.yml', 'nbdev.yml'):
+        if (stage_dir/f).exists(): proj.update((yaml.safe_load((stage_dir/f).read_text()) or {}).get('project', {}))
+    return stage_dir/proj.get('output-dir', '_site')
+
+_re_math = re.compile(r'<span class="math (inline|display)">\\[(\[](.*?)\\[)\]]</span>', re.S)
+_re_katex_head = re.compile(r'\s*<(?:link|script)[^>]*cdn\.jsdelivr\.net/npm/katex[^>]*>(?:</script>)?')
+
+def typeset_maths(site:Path):
+    "Replace every TeX span by KaTeX's HTML, rendered once by node; ship KaTeX's CSS and fonts in `site_libs/katex`"
+    pages = sorted(site.rglob('*.html'))
+    found = {}
+    for p in pages:
+        for m in _re_math.finditer(p.read_text()): found[(html.unescape(m.group(2)), m.group(1) == 'display')] = None
+    keys = list(found)
+    if keys:
+        r = subprocess.run(['node', '-e', _KATEX_JS, str(KATEX_DIR)], input=json.dumps(keys), capture_output=True,
+                           text=True, check=True)
+        res = json.loads(r.stdout)
+        for k, (h, err) in zip(keys, res):
+            found[k] = h
+            if err: log(f'KaTeX error in ${k[0]}$: {err}')
+    css = f'<link rel="stylesheet" href="{{off}}site_libs/katex/katex.min.css">'
+    for p in pages:
+        t = p.read_text()
+        if '<span class="math' not in t and 'katex' not in t: continue
+        off = '../' * (len(p.relative_to(site).parts) - 1)
+        t = _re_math.sub(lambda m: f'<span class="math {m.group(1)}">{found[(html.unescape(m.group(2)), m.group(1) == "display")]}</span>', t)
+        t = _re_katex_head.sub('', t)
+        if 'class="katex' in t: t = t.replace('</head>', css.format(off=off) + '\n</head>', 1)
+        p.write_text(t)
+    kd = site/'site_libs'/'katex'
+    kd.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(KATEX_DIR/'dist'/'katex.min.css', kd/'katex.min.css')
+    shutil.copy2(KATEX_DIR/'LICENSE', kd/'LICENSE')
+    shutil.copytree(KATEX_DIR/'dist'/'fonts', kd/'fonts', dirs_exist_ok=True)
+    return len(keys)
+
+def localise_links(site:Path, site_url:str):
+    "nbdev links API names to the published site (`site_url/page.html#name`): point them at this build instead"
+    base = site_url.rstrip('/') + '/'
+    n = 0
+    for p in sorted(site.rglob('*.html')):
+        t = p.read_text()
+        if base not in t: continue
+        off = '../' * (len(p.relative_to(site).parts) - 1)
+        t, k = re.subn(r'href="' + re.escape(base) + r'([^"]*)"', lambda m: f'href="{off}{m.group(1) or "index.html"}"', t)
+        n += k
+        p.write_text(t)
+    return n
+
+_re_css_import = re.compile(r"""@import url\(["']?https?://[^)]*\);?""")
+
+def drop_web_fonts(site:Path):
+    "The Bootswatch theme @imports Google Fonts: drop it, the theme falls back to the system's sans-serif"
+    for p in site.rglob('*.css'):
+        t = p.read_text()
+        if _re_css_import.search(t): p.write_text(_re_css_import.sub('', t))
+
+def check_offline(site:Path):
+    "Fail when a page or a stylesheet loads anything from another host (CDN scripts, styles, fonts)"
+    bad = [f'{p.relative_to(site)}: {m.group(0)[:120]}' for p in sorted(site.rglob('*.css'))
+           for m in re.finditer(r'(@import|url\()\s*["\']?(https?:)?//[^)"\']*', p.read_text())]
+    for p in sorted(site.rglob('*.html')):
+        for m in re.finditer(r'<(script|link|img)\b[^>]*\b(?:src|href)="(https?:)?//[^"]*"', p.read_text()):
+            if m.group(1) == 'link' and 'stylesheet' not in m.group(0) and 'preload' not in m.group(0): continue
+            bad.append(f'{p.relative_to(site)}: {m.group(0)[:120]}')
+    if bad: sys.exit('build_site: pages load from other hosts:\n  ' + '\n  '.join(bad))
+
+class Built(type(Path())):
+    "The built site's folder; `.pages`: one dict (notebook, page, title) per chapter, in sidebar order"
+    pages: list
+
+def build(out:Path=None, force=False, strict=False, skip_file_re=None):
+    "Build the site into `out` (default: nbdev's `doc_path`, `_docs/`); return its path, with `.pages`"
+    t0 = time.time()
+    ensure_katex()
+    cfg, cache = nbdev_prepare(force=force, skip_file_re=skip_file_re)
+    out = Path(out) if out else Path(cfg.doc_path)
+    import yaml
+    site_url = (yaml.safe_load((cfg.nbs_path/'nbdev.yml').read_text()).get('website') or {}).get('site-url', '')
+    with tempfile.TemporaryDirectory(prefix='scb_site_') as tmp:
+        st = Path(tmp)/'proj'
+        pages = stage(cache, st)
+        built = render(st, strict=strict)
+        n_math = typeset_maths(built)
+        n_links = localise_links(built, site_url) if site_url else 0
+        drop_web_fonts(built)
+        check_offline(built)
+        if out.exists(): shutil.rmtree(out)
+        shutil.copytree(built, out)
+    out = Built(out); out.pages = pages
+    log(f'{len(pages)} pages, {n_math} formulas typeset, {n_links} API links made local, in {time.time()-t0:.1f}s -> {out}')
+    return out
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--out', help='output folder (default: _docs)')
+    ap.add_argument('--force', action='store_true', help="ignore nbdev's _proc cache and process every notebook again")
+    ap.add_argument('--strict', action='store_true', help='fail on any smalldocs warning (broken links, ignored options)')
+    ap.add_argument('--skip-file-re', help="leave out the notebooks whose name matches this regex (nbdev's own option)")
+    ap.add_argument('--pages-json', help='also write the chapters (notebook, page, title), in sidebar order, to this file')
+    a = ap.parse_args()
+    out = build(a.out, force=a.force, strict=a.strict, skip_file_re=a.skip_file_re)
+    if a.pages_json: Path(a.pages_json).write_text(json.dumps(out.pages, indent=1))
