@@ -23,12 +23,21 @@ def script2cells(txt):
     flush()
     return cells
 
+def _old_cells(dst):
+    "Cells of an existing notebook at `dst`, by (kind, source), so that unchanged cells keep their id and outputs"
+    if not Path(dst).exists(): return {}
+    return {(c['cell_type'], ''.join(c['source'])): c for c in json.loads(Path(dst).read_text())['cells']}
+
 def build(src, dst):
-    "Write notebook `dst` from percent script `src`"
-    cells = []
+    "Write notebook `dst` from percent script `src` (unchanged cells keep their id and stored outputs)"
+    cells, old = [], _old_cells(dst)
     for kind, s in script2cells(Path(src).read_text()):
         c = dict(cell_type=kind, metadata={}, source=s.splitlines(True))
         if kind == 'code': c.update(execution_count=None, outputs=[])
+        prev = old.get((kind, s))
+        if prev is not None:
+            if 'id' in prev: c['id'] = prev['id']
+            if kind == 'code': c['outputs'] = prev.get('outputs', [])
         cells.append(c)
     nb = dict(cells=cells, metadata=dict(kernelspec=dict(display_name='python3', language='python', name='python3')),
               nbformat=4, nbformat_minor=5)
