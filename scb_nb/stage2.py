@@ -31,11 +31,13 @@ def precondition_step(V:torch.Tensor, A:torch.Tensor, # current model
     "Step 1: `(gV H_V⁻¹, gA[:, k] / (q_k max(‖V‖²_Σ, floor)))`"
     return precondition_V(gV, A, mu, q_freq), precondition_A(gA, q_freq, sigma_norm2(V, mu).clamp_min(floor))
 
-# %% ../nbs/04_stage2.ipynb #7ef88a18
+# %% ../nbs/04_stage2.ipynb #e4451a58
 def soft_threshold(Z:torch.Tensor, # any tensor
                    thresh:float, # the threshold ηλ ≥ 0
                   )->torch.Tensor:
     "Step 3, the proximal map of `thresh·‖·‖₁`: `sign(z)·max(|z| − thresh, 0)` entrywise"
+    if isinstance(thresh, bool) or not isinstance(thresh, (int, float)) or not thresh >= 0:
+        raise ValueError(f"thresh must be a number ≥ 0, got {thresh!r}")
     return Z.sign() * (Z.abs() - thresh).clamp_min(0)
 
 # %% ../nbs/04_stage2.ipynb #6d5c0fb1
@@ -73,12 +75,13 @@ def sgd_update(lr:float, # η, the step size
     "Plain SGD `(V − η ĝ_V, A − η ĝ_A)` as an update rule for `run_online`"
     return lambda V, A, gV, gA, mu_hat, q_hat: (V - lr * gV, A - lr * gA)
 
-# %% ../nbs/04_stage2.ipynb #efc4f8c4
+# %% ../nbs/04_stage2.ipynb #405416fd
 def support_match(A:torch.Tensor, # T×N learned attention
                   Qmat:torch.Tensor, # T×N truth
                   tol:float=0.0, # an entry counts as "in the support" when it is > tol
                  )->int:
     "How many columns of `A` have exactly the support of the matching column of `Qmat` (entries > `tol`)"
+    if A.shape != Qmat.shape: raise ValueError(f"A must have the shape of Qmat {tuple(Qmat.shape)}, got {tuple(A.shape)}")
     return int(((A > tol) == (Qmat.to(A.device) > 0)).all(0).sum())
 
 # %% ../nbs/04_stage2.ipynb #fea41c4d
@@ -109,7 +112,7 @@ def concat_results(a:TrainResult, b:TrainResult, # two consecutive runs (b start
     if b.config.get('diverged_at') is not None: cfg['diverged_at'] = a.steps + b.config['diverged_at']
     return TrainResult(name or a.name, m, b.V, b.A, a.samples + b.samples, a.seconds + b.seconds, cfg, b.V_pop, b.A_pop)
 
-# %% ../nbs/04_stage2.ipynb #ce1669d2
+# %% ../nbs/04_stage2.ipynb #59041ffa
 def stage2(task:SCBTask, # the task to learn
            V0:torch.Tensor, A0:torch.Tensor, # start (the stage-1 end point)
            n_steps:int=1000, # steps in all (refit included)
@@ -131,6 +134,9 @@ def stage2(task:SCBTask, # the task to learn
           )->TrainResult:
     "Stage 2: preconditioned, projected, ℓ1-proximal, normalised online descent from `(V0, A0)`, optionally debiased"
     lr, floor, n_steps = _check_pos('lr', lr), _check_pos('floor', floor), check_int('n_steps', n_steps, lo=0)
+    lr_V = None if lr_V is None else _check_pos('lr_V', lr_V)
+    if support_tol is not None and (isinstance(support_tol, bool) or not isinstance(support_tol, (int, float)) or not support_tol >= 0):
+        raise ValueError(f"support_tol must be a number ≥ 0 or None, got {support_tol!r}")
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0: raise ValueError(f"lam must be a number ≥ 0, got {lam!r}")
     cfg = dict(method='prox', lr=lr, lam=float(lam), normalise=normalise, precondition=precondition, project=project,
                prox=prox, floor=floor, lr_V=lr_V, debias_at=debias_at, refit_lr=refit_lr, support_tol=support_tol)
@@ -291,7 +297,7 @@ def plot_fig4(runs:dict, # output of `paper_runs`
     fig.suptitle('Similarity with the truth after stage 1 (lower is better)')
     return fig
 
-# %% ../nbs/04_stage2.ipynb #03651199
+# %% ../nbs/04_stage2.ipynb #f0ad4c03
 def stage2_claims(runs:dict, # output of `paper_runs`
                   task:SCBTask, # the task they were run on
                  )->dict:
@@ -312,10 +318,11 @@ def stage2_claims(runs:dict, # output of `paper_runs`
         c[f'ratio_{m}'] = min(c[f'sgd_large_{m}'], c[f'sgd_small_{m}']) / max(c[f'prox_{m}'], 1e-300)
     c['support_recovered_tol'] = c['prox_support_tol'] == task.n_vocab
     if 'prox_debiased' in runs: c['support_recovered_exact'] = c['prox_debiased_support_exact'] == task.n_vocab
-    c['sgd_exact_zeros'] = max(c['sgd_large_support_exact'], c['sgd_small_support_exact'])
+    c['sgd_exact_zeros'] = max(int((runs[k].A == 0).sum()) for k in ('sgd_large', 'sgd_small'))   # entries exactly 0
     c['sgd_delta_A_above_prox'] = c['sgd_large_delta_A'] > c['prox_delta_A']   # the noisy SGD of paper Fig. 3
     dS, dP = runs['sgd_small'].metrics['delta_A'], runs['prox'].metrics['delta_A']
-    i = min(30, len(dS) - 1)
+    steps = runs['sgd_small'].metrics['step']
+    i = next((j for j, s_ in enumerate(steps) if s_ >= 30), len(dS) - 1)   # first logged step ≥ 30
     c['sgd_small_delta_A_growth'] = dS[-1] / max(dS[i], 1e-300)       # end over value after 30 steps
     c['prox_delta_A_end_over_peak'] = dP[-1] / max(max(dP), 1e-300)
     c['equal_samples'] = len({runs[k].samples for k in ('prox', 'sgd_large', 'sgd_small')}) == 1

@@ -17,10 +17,10 @@ __all__ = ['resolve_device', 'ProgressBar', 'cos_mu', 'track', 'TrainResult', 'b
            'value_curvature', 'precondition_V', 'precondition_A', 'project_columns', 'stage1_update', 'stage1',
            'plot_stage1', 'stage1_snr_batch']
 
-# %% ../nbs/03_stage1.ipynb #0c9009c3
+# %% ../nbs/03_stage1.ipynb #5960d5a3
 from .data import SCBTask, as_generator, check_int, sample_batch, token_cov, bayes_loss
 from .model import uniform_init
-from .population import expected_grads, signals, mu_norm, batch_grads, population_loss, sigma_norm2
+from .population import expected_grads, signals, mu_norm, batch_grads, population_loss, sigma_norm2, _check_task_VA
 
 # %% ../nbs/03_stage1.ipynb #f4777f45
 def resolve_device(device:str|torch.device='cpu', # 'cpu', 'cuda', 'cuda:0', or a torch.device
@@ -151,7 +151,7 @@ def torch_threads(n:int|None, # threads for torch's CPU ops (None: leave as is)
     try: yield
     finally: torch.set_num_threads(old)
 
-# %% ../nbs/03_stage1.ipynb #c529acfb
+# %% ../nbs/03_stage1.ipynb #16b896bd
 def _finite(*ts): return all(bool(torch.isfinite(t).all()) for t in ts)
 
 def run_online(task:SCBTask, # the task to learn
@@ -176,6 +176,7 @@ def run_online(task:SCBTask, # the task to learn
                            progress, config, twin0)
 
 def _run_online(task, V0, A0, update, n_steps, batch_size, name, stop, twin, log_every, seed, device, progress, config, twin0):
+    _check_task_VA(task, V0, A0)
     n_steps, B = check_int('n_steps', n_steps, lo=0), check_int('batch_size', batch_size, lo=1)
     log_every, dev = check_int('log_every', log_every, lo=1), resolve_device(device)
     task = task.to(dev)
@@ -251,7 +252,7 @@ def stage1_update(lr_V:float, # η_V, value step size
                 A - lr_A * project_columns(precondition_A(gA, q_hat)))
     return update
 
-# %% ../nbs/03_stage1.ipynb #6f48acde
+# %% ../nbs/03_stage1.ipynb #9a42b83b
 def _check_pos(name, x, hi=None):
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x <= 0 or (hi is not None and x > hi):
         raise ValueError(f"{name} must be a number > 0{f' and ≤ {hi}' if hi is not None else ''}, got {x!r}")
@@ -272,6 +273,7 @@ def stage1(task:SCBTask, # the task to learn
           )->TrainResult:
     "Stage 1: large-batch preconditioned steps from the uniform start until `max(α_V, α_A) ≥ threshold`"
     lr_V, lr_A, threshold = _check_pos('lr_V', lr_V), _check_pos('lr_A', lr_A), _check_pos('threshold', threshold, hi=1)
+    if not isinstance(task, SCBTask): raise TypeError(f"task must be an SCBTask, got {type(task).__name__}")
     U = uniform_init(task.n_vocab, task.seq_len)
     V0, A0 = U[0] if V0 is None else V0, U[1] if A0 is None else A0
     stop = lambda m: max(m['alpha_V'], m['alpha_A']) >= threshold

@@ -1,11 +1,13 @@
 "Bad input fails at the public boundary with a message naming the parameter and what is allowed (issue 3, item 7)."
 import pytest, torch
 from scb_nb.data import make_task, SCBTask, sample_batch, sample_output
-from scb_nb.model import LinearTransformer
+from scb_nb.model import LinearTransformer, uniform_init
+from scb_nb.stage2 import stage2, soft_threshold, paper_runs, support_match
 
 task = make_task(seed=0)
 P, mu, Qm = task.P, task.mu, task.Qmat
 batch = sample_batch(task, 8, seed=0)
+V0, A0 = uniform_init(10, 50)
 
 CASES = {
     'N<2':            (lambda: make_task(n_vocab=1),                      ValueError, 'n_vocab must be an integer ≥ 2'),
@@ -28,6 +30,15 @@ CASES = {
     'tokens dtype':   (lambda: sample_output(task, batch.tokens.double(), batch.query), TypeError, 'tokens must be a 2-d torch.long'),
     'tokens range':   (lambda: LinearTransformer.from_task(task)(batch.tokens * 100, batch.query), ValueError, 'must lie in [0, n_vocab-1] = [0, 9]'),
     'V shape':        (lambda: LinearTransformer(10, 50, V=torch.zeros(3, 3)), ValueError, 'V must have shape (10, 10)'),
+    'lr_V negative':  (lambda: stage2(task, V0, A0, n_steps=2, lr_V=-5),  ValueError, 'lr_V must be a number > 0'),
+    'lr zero':        (lambda: stage2(task, V0, A0, n_steps=2, lr=0),     ValueError, 'lr must be a number > 0'),
+    'thresh < 0':     (lambda: soft_threshold(torch.ones(3), -0.1),       ValueError, 'thresh must be a number ≥ 0'),
+    'task type':      (lambda: paper_runs('task'),                        TypeError,  'task must be an SCBTask'),
+    'V0 type':        (lambda: stage2(task, V0.tolist(), A0, n_steps=2),  TypeError,  'V must be a torch.Tensor'),
+    'A0 shape':       (lambda: stage2(task, V0, A0[:10], n_steps=2),      ValueError, 'A must have shape'),
+    'scale':          (lambda: paper_runs(task, scale='bogus'),           ValueError, 'scale'),
+    'support shape':  (lambda: support_match(A0[:10], task.Qmat),         ValueError, 'A must have the shape of Qmat'),
+    'stage2 batch':   (lambda: stage2(task, V0, A0, n_steps=2, batch_size=0), ValueError, 'batch_size must be an integer ≥ 1'),
 }
 
 @pytest.mark.parametrize('case', list(CASES))
