@@ -1,7 +1,7 @@
 """Training benchmarks for scb_nb (issue 4, item 6).
 
 1. Per-step time of the stage-2 proximal update and of plain SGD at N=10, T=50, B=1000 (sampling, gradient and
-   update together, as `run_online` runs them; no metric tracking), with the parts (sampling, batch gradient) timed
+   update together, as the engine's `train` runs them; no metric tracking), with the parts (sampling, batch gradient) timed
    alone. Methods are timed side by side, interleaved, in one process on one thread; the table reports medians and
    ratios to SGD.
 2. The paper's claim as a number: samples (after stage 1) until ‖A−Qmat‖_μ ≤ 0.1 and ‖V−P‖_μ ≤ 0.05, for the
@@ -17,24 +17,26 @@ torch.set_num_threads(1)
 
 from scb_nb.data import make_task, sample_batch
 from scb_nb.population import batch_grads
-from scb_nb.train import stage1, run_online, batch_frequencies
-from scb_nb.stage2 import prox_update, sgd_update, PAPER_HPARAMS
+from scb_nb.train import train, Sampled, Grads, SGD, batch_frequencies
+from scb_nb.stage1 import stage1
+from scb_nb.stage2 import ProxRule, PAPER_HPARAMS
 
 EPS_V, EPS_A = 0.05, 0.1
 HP = PAPER_HPARAMS['prox']
 
 def step_times(task, V0, A0, n_steps, reps, B=1000):
     "Median seconds per step of each method (whole online step, and the update alone), timed in interleaved rounds"
-    prox, sgd = prox_update(**HP), sgd_update(PAPER_HPARAMS['sgd_large'])
+    prox, sgd = ProxRule(**HP), SGD(PAPER_HPARAMS['sgd_large'])
     g = torch.Generator().manual_seed(0)
     batch = sample_batch(task, B, g)
-    gV, gA = batch_grads(V0, A0, batch)
     mu_hat, q_hat = batch_frequencies(batch, task.n_vocab)
-    online = lambda upd: lambda: run_online(task, V0, A0, upd, n_steps, B, twin=False, log_every=n_steps, seed=1, progress=False)
+    grads = Grads(batch_grads(V0, A0, batch), dict(mu=mu_hat, q=q_hat), B)
+    online = lambda rule: lambda: train(task, (V0, A0), rule, Sampled(B), n_steps, metrics=(), log_every=n_steps, seed=1,
+                                        progress=False)
     fs = {'stage-2 prox: full online step': online(prox),
           'SGD: full online step': online(sgd),
-          'stage-2 prox: update only': lambda: [prox(V0, A0, gV, gA, mu_hat, q_hat) for _ in range(n_steps)],
-          'SGD: update only': lambda: [sgd(V0, A0, gV, gA, mu_hat, q_hat) for _ in range(n_steps)],
+          'stage-2 prox: update only': lambda: [prox.step((V0, A0), grads, {}) for _ in range(n_steps)],
+          'SGD: update only': lambda: [sgd.step((V0, A0), grads, {}) for _ in range(n_steps)],
           'sampling a batch': lambda: [sample_batch(task, B, g) for _ in range(n_steps)],
           'batch gradient': lambda: [batch_grads(V0, A0, batch) for _ in range(n_steps)]}
     for f in fs.values(): f()   # warm-up
@@ -51,19 +53,15 @@ def first_hit(m, sn=False, eps_V=EPS_V, eps_A=EPS_A):
         if dv is not None and da is not None and dv <= eps_V and da <= eps_A: return s
     return None
 
-def samples_to_eps(task, V0, A0, update, max_samples, B=1000, log_every=1, seed=1):
+def samples_to_eps(task, V0, A0, rule, max_samples, B=1000, log_every=1, seed=1):
     "(raw, scale-normalised) samples until both distances are below the thresholds; stops once both are reached"
     hit = lambda m, k1, k2: m[k1] <= EPS_V and m[k2] <= EPS_A
     seen = dict(raw=False, sn=False)
     def stop(m):
         seen['raw'] |= hit(m, 'dist_V', 'dist_A'); seen['sn'] |= hit(m, 'dist_V_sn', 'dist_A_sn')
         return seen['raw'] and seen['sn']
-    try: r = run_online(task, V0, A0, update, max_samples // B, B, stop=stop, twin=False, log_every=log_every, seed=seed,
-                        progress=False)
-    except ValueError as e:   # the metrics of a diverged run (NaN) are refused by the population functions
-        if 'finite' not in str(e): raise
-        return None, None
-    if r.config.get('diverged_at') is not None and not (seen['raw'] and seen['sn']): return None, None
+    r = train(task, (V0, A0), rule, Sampled(B), max_samples // B, stop=stop, log_every=log_every, seed=seed, progress=False)
+    if r.diverged and not (seen['raw'] and seen['sn']): return None, None
     return first_hit(r.metrics), first_hit(r.metrics, sn=True)
 
 def main(argv=None):
@@ -88,10 +86,10 @@ def main(argv=None):
     for k, v in st.items(): print(f"| {k} | {1e3 * v:.3f} | {v / st['SGD: full online step']:.2f} |")
 
     # 2. samples to (ε_V, ε_A) after stage 1
-    methods = {f"prox η={HP['lr']:g} λ={HP['lam']:g} (paper_runs)": prox_update(**HP)}
+    methods = {f"prox η={HP['lr']:g} λ={HP['lam']:g} (paper_runs)": ProxRule(**HP)}
     prox_grid = [(0.03, 0.05), (0.1, 0.1)] if a.quick else [(0.03, 0.05), (0.1, 0.1), (0.15, 0.1), (0.1, 0.15), (0.15, 0.15)]
-    for lr, lam in prox_grid: methods[f'prox η={lr:g} λ={lam:g}'] = prox_update(lr, lam, floor=HP['floor'])
-    for lr in ([0.5, 1.0, 2.0] if a.quick else [0.25, 0.5, 1.0, 1.5, 2.0, 3.0]): methods[f'SGD η={lr:g}'] = sgd_update(lr)
+    for lr, lam in prox_grid: methods[f'prox η={lr:g} λ={lam:g}'] = ProxRule(lr, lam, floor=HP['floor'])
+    for lr in ([0.5, 1.0, 2.0] if a.quick else [0.25, 0.5, 1.0, 1.5, 2.0, 3.0]): methods[f'SGD η={lr:g}'] = SGD(lr)
     res = {k: [] for k in methods}
     stage1_samples = []
     for sd in range(n_seeds):

@@ -11,14 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 
-def _training_notebook():
-    for n in ('03_stage1.ipynb', '04_stage2.ipynb'):
-        if (ROOT/'nbs'/n).exists(): return n
-
-NOTEBOOKS = [pytest.param('00_scb.ipynb', id='data-model'),
-             pytest.param(_training_notebook() or '03_stage1.ipynb', id='training',
-                          marks=[] if _training_notebook() else pytest.mark.skip(
-                              reason='no training notebook yet (nbs/03_stage1.ipynb or nbs/04_stage2.ipynb)'))]
+NOTEBOOKS = [pytest.param('00_data.ipynb', id='data-model'), pytest.param('04_stage1.ipynb', id='training')]
 
 def _flags():
     from nbdev.config import get_config
@@ -165,5 +158,5 @@ def test_notebook_runs_in_jupyterlab(lab, browser, shots, name):
     assert not widgets['broken'], f'{name}: widgets failed to render: {widgets["broken"]}'
     assert widgets['views'] >= n_widgets, f'{name}: {n_widgets} widget outputs but {widgets["views"]} rendered widget views'
     assert all(widgets['imgs']), f"{name}: {widgets['imgs'].count(False)} of {len(widgets['imgs'])} figures did not load"
-    if name == '00_scb.ipynb': assert n_widgets >= 1 and widgets['sliders'] >= 1, 'the data-model explorer did not render its sliders'
+    if name == '00_data.ipynb': assert n_widgets >= 1 and widgets['sliders'] >= 1, 'the data-model explorer did not render its sliders'
     print(f"{name}: {n_code} code cells ran in JupyterLab in {secs:.0f} s, {n_widgets} widget(s) and {len(widgets['imgs'])} figure(s) rendered")

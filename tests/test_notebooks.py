@@ -4,11 +4,12 @@ from pathlib import Path
 import pytest
 from nbdev.config import get_config
 from nbdev.test import test_nb as run_notebook
+from nbdev.doclinks import nbglob
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
+NBS = sorted(Path(p) for p in nbglob(ROOT/'nbs'))   # recursive, as nbdev-test finds them (nbs/solutions/ included)
 
-@pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
+@pytest.mark.parametrize('nb', NBS, ids=[str(p.relative_to(ROOT/'nbs').with_suffix('')) for p in NBS])
 def test_notebook_runs(nb):
     flags = get_config(ROOT).tst_flags.split()
     ok, secs = run_notebook(nb, skip_flags=flags, basepath=ROOT, showerr=True)
@@ -35,7 +36,7 @@ def test_export_is_in_sync(tmp_path):
 
 def test_notebooks_are_clean(tmp_path):
     d = _copy_tree(tmp_path)
-    before = _snapshot(d, ['nbs/*.ipynb'])
+    before = _snapshot(d, ['nbs/**/*.ipynb'])
     subprocess.run([str(Path(sys.executable).parent/'nbdev-clean')], cwd=d, check=True, capture_output=True)
-    changed = _changed(before, _snapshot(d, ['nbs/*.ipynb']))
+    changed = _changed(before, _snapshot(d, ['nbs/**/*.ipynb']))
     assert not changed, f"nbdev-clean would change {changed}: run nbdev-clean and commit"

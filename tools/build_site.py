@@ -6,7 +6,7 @@ The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python render
    symbol index (`_modidx.py`), and `proc_nbs` (nbdev's doc processors: `show_doc` API blocks, backticked names
    as links, hidden and exported cells handled) into `_proc/`.
 2. A copy of `_proc/` is staged for smalldocs: each page takes the name Quarto gives it (nbdev's `output-file`,
-   e.g. `00_scb.ipynb` -> `scb.html`, the name nbdev's doc links use) and an `order` from its file name, so the
+   e.g. `00_data.ipynb` -> `data.html`, the name nbdev's doc links use) and an `order` from its file name, so the
    sidebar keeps chapter order; widget outputs, which need a kernel, become a note.
 3. `smalldocs render` writes the site (navbar, sidebar, table of contents per page, search with its own copy
    of Fuse.js).
