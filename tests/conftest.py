@@ -73,3 +73,19 @@ def site_url(site):
     t.start()
     yield f'http://127.0.0.1:{srv.server_port}/'
     srv.shutdown(); srv.server_close()
+
+@pytest.fixture(scope='session')
+def fast_run(tmp_path_factory):
+    """One real `scb-nb reproduce --seed 0` (fast scale, cpu) per test session, in a subprocess as a user runs it:
+    `(out folder, wall seconds, summary.json as a dict)`. Tests that change files copy the folder first."""
+    import time
+    script = Path(sys.executable).parent/'scb-nb'
+    cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'scb_nb']
+    env = {k: v for k, v in os.environ.items() if k != 'SCB_NB_CACHE'}
+    env.setdefault('MPLBACKEND', 'Agg')
+    out = tmp_path_factory.mktemp('repro')/'out'
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd + ['reproduce', '--out', str(out), '--seed', '0'], capture_output=True, text=True, timeout=1800, env=env)
+    secs = time.perf_counter() - t0
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    return out, secs, json.loads((out/'summary.json').read_text())
