@@ -2,7 +2,9 @@
 browser, the wheel in a fresh venv. The browser is Debian's `chromium` (installed by `.ci/run`), driven by
 Playwright's Python client; tests that need it skip, saying why, where it is missing.
 
-Screenshots go to a temporary folder, or to `$SCB_SHOTS` when it is set (to look at them afterwards).
+Under `SCB_NB_REQUIRE_BROWSER=1` (set by `.ci/run`) a missing browser, node or renderer fails those tests instead of
+skipping them: CI must not pass by testing nothing. Screenshots go to a temporary folder, or to `$SCB_SHOTS` when it
+is set (to look at them afterwards).
 `$SCB_SITE_SKIP_RE` (a regex on notebook names) leaves notebooks out of the site, to work on the site while one is broken."""
 import functools, http.server, json, os, shutil, subprocess, sys, threading
 from pathlib import Path
@@ -16,6 +18,11 @@ def chromium_path():
     "Debian's chromium, or None"
     for c in (os.environ.get('SCB_CHROMIUM'), shutil.which('chromium'), '/usr/bin/chromium'):
         if c and Path(c).exists(): return c
+
+def require_or_skip(why:str):
+    "Skip with `why`, or fail under `SCB_NB_REQUIRE_BROWSER=1`"
+    if os.environ.get('SCB_NB_REQUIRE_BROWSER') == '1': pytest.fail(f"SCB_NB_REQUIRE_BROWSER=1 but {why}", pytrace=False)
+    pytest.skip(why)
 
 def browser_missing():
     "Why the browser tests cannot run here, or None when they can"
@@ -34,7 +41,7 @@ def shots(tmp_path_factory):
 def browser():
     "One headless Chromium for the whole test session"
     why = browser_missing()
-    if why: pytest.skip(why)
+    if why: require_or_skip(why)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -45,9 +52,9 @@ def browser():
 def site(tmp_path_factory):
     "The docs site, built once per session by `tools/build_site.py` into a temporary folder (with `.pages`)"
     if not (shutil.which('node') and (shutil.which('npm') or (ROOT/'node_modules'/'katex').exists())):
-        pytest.skip('node and npm are needed to typeset the maths with KaTeX (apt-get install nodejs npm)')
+        require_or_skip('node and npm are needed to typeset the maths with KaTeX (apt-get install nodejs npm)')
     try: import smalldocs  # noqa: F401
-    except ImportError: pytest.skip('smalldocs is not installed (dev extra; it needs Python >= 3.11)')
+    except ImportError: require_or_skip('smalldocs is not installed (dev extra; it needs Python >= 3.11)')
     out = tmp_path_factory.mktemp('site')
     cmd = [sys.executable, str(ROOT/'tools'/'build_site.py'), '--out', str(out/'_docs'), '--pages-json', str(out/'pages.json')]
     if os.environ.get('SCB_SITE_SKIP_RE'): cmd += ['--skip-file-re', os.environ['SCB_SITE_SKIP_RE']]
