@@ -7,12 +7,13 @@ Docs: https://scb-nb.github.io/scb_nb/plots.html.md"""
 # %% auto #0
 __all__ = ['heatmap', 'show_sequence']
 
-# %% ../nbs/90_plots.ipynb #fc86c243
+# %% ../nbs/90_plots.ipynb #5ccf8b79
 import numpy as np
 import matplotlib.pyplot as plt
 from fastcore.meta import delegates
+from .checks import fail
 
-# %% ../nbs/90_plots.ipynb #7c07f47d
+# %% ../nbs/90_plots.ipynb #20d19101
 @delegates(plt.Axes.imshow)
 def heatmap(M, # a 2-d tensor or array
             ax=None, # axes to draw on (default: a new figure)
@@ -22,24 +23,27 @@ def heatmap(M, # a 2-d tensor or array
             figsize=(4, 3.5), # size of a new figure
             **kwargs):
     "Draw matrix `M` as an image with labelled axes; returns the `ax`"
+    arr = M.detach().cpu().numpy() if hasattr(M, 'detach') else np.asarray(M)
+    if arr.ndim != 2: fail('M', 'a 2-d tensor or array', M)
     if ax is None: _, ax = plt.subplots(figsize=figsize)
-    M = M.detach().cpu().numpy() if hasattr(M, 'detach') else np.asarray(M)
-    im = ax.imshow(M, aspect='auto', interpolation='nearest', **{'cmap': 'viridis', **kwargs})
+    im = ax.imshow(arr, aspect='auto', interpolation='nearest', **{'cmap': 'viridis', **kwargs})
     if colorbar: ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
-# %% ../nbs/90_plots.ipynb #ae51f780
+# %% ../nbs/90_plots.ipynb #b43cc99f
 def show_sequence(tokens, # T context tokens of one example
                   query:int, # its query token k
                   q, # q⁽ᵏ⁾: T weights over the positions
                   output:int=None, # the sampled output token x_o (optional)
                   ax=None, figsize=(8, 2.4), title:str=None):
     "Draw one example: the weights q⁽ᵏ⁾ over the positions, with the token found at each attended position"
-    if ax is None: _, ax = plt.subplots(figsize=figsize)
     tokens = np.asarray(tokens.cpu() if hasattr(tokens, 'cpu') else tokens)
     q = np.asarray(q.cpu() if hasattr(q, 'cpu') else q)
+    if tokens.ndim != 1: fail('tokens', 'a 1-d tensor or array of T tokens', tokens)
     T = len(tokens)
+    if q.shape != tokens.shape: fail('q', f"{T} weights, one per context position (T = len(tokens))", q)
+    if ax is None: _, ax = plt.subplots(figsize=figsize)
     ax.bar(np.arange(T), q, width=0.9, color='tab:orange', alpha=0.8, label='q⁽ᵏ⁾ (attention weight)')
     for t in np.flatnonzero(q > 0): ax.text(t, q[t] + 0.03, str(tokens[t]), ha='center', fontsize=9, fontweight='bold')
     ax.set_ylim(0, max(1.0, q.max() + 0.2))
