@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 
-NOTEBOOKS = [pytest.param('00_data.ipynb', id='data-model'), pytest.param('04_stage1.ipynb', id='training')]
+NOTEBOOKS = [pytest.param('00_data.ipynb', id='data-model'), pytest.param('03_train.ipynb', id='training')]
 
 def _flags():
     from nbdev.config import get_config
