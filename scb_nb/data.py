@@ -1,4 +1,4 @@
-"""The data model: a transition matrix `P`, its stationary law `mu`, and a sparse attention pattern `Qmat` that says which earlier positions the next token copies its context from.
+"""The data model: a transition matrix `P`, its stationary law `mu`, and a sparse attention pattern `Qmat` that says which earlier position's token the next token continues (through `P`).
 
 Docs: https://scb-nb.github.io/scb_nb/data.html.md"""
 
@@ -14,11 +14,12 @@ from .checks import ScbError, fail, check_int, check_positive, check_choice, che
 # %% auto #0
 __all__ = ['FLOAT_DTYPES', 'stationary', 'token_cov', 'check_task', 'SCBTask', 'random_transition', 'random_sparse_attention',
            'make_task', 'SCBBatch', 'draw_categorical', 'sample_context', 'check_tokens', 'check_batch',
-           'sample_output', 'sample_batch', 'mix_context', 'one_hot_context', 'bayes_predict', 'bayes_loss',
-           'plot_task', 'task_explorer']
+           'sample_output', 'sample_batch', 'plot_task', 'task_explorer', 'mix_context', 'one_hot_context',
+           'bayes_predict', 'bayes_loss']
 
-# %% ../nbs/00_data.ipynb #4ff481f7
+# %% ../nbs/00_data.ipynb #7f8cd019
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 from .plots import heatmap, show_sequence
 
 # %% ../nbs/00_data.ipynb #df8cbcfb
@@ -189,12 +190,12 @@ def make_task(n_vocab:int=10, # N, vocabulary size (≥ 2)
     Qmat = random_sparse_attention(T, N, Q, g)
     return SCBTask(P, stationary(P), Qmat, Q).to(device, dtype)
 
-# %% ../nbs/00_data.ipynb #4280450b
+# %% ../nbs/00_data.ipynb #2a3add17
 @dataclass
 class SCBBatch:
     "A batch of SCB examples as integer arrays"
-    tokens: torch.Tensor  # B×T context tokens x_1..x_T
-    query: torch.Tensor   # B query tokens k = x_{T+1}
+    tokens: torch.Tensor  # B×T context tokens x_0..x_{T-1}
+    query: torch.Tensor   # B query tokens k = x_T (at position T)
     pos: torch.Tensor     # B attended positions s ~ q⁽ᵏ⁾ (0-based)
     output: torch.Tensor  # B outputs x_o ~ P[:, x_s]
     def __len__(self): return len(self.query)
@@ -297,6 +298,46 @@ def sample_batch(task:SCBTask, # the task to sample from
     tokens, query = sample_context(task, batch_size, g)
     return SCBBatch(tokens, query, *_draw_output(task, tokens, query, g))
 
+# %% ../nbs/00_data.ipynb #c151adea
+def plot_task(task:SCBTask, # the task to draw
+              batch:SCBBatch|None=None, # its first example is drawn under the heatmaps (default: one fresh example)
+              seed:int|torch.Generator=0, # seed for that example
+              figsize=(7.8, 6.4))->plt.Figure:
+    "Heatmaps of `P` and `Qmat` with the columns one example uses outlined, and that example: every token, s marked"
+    _check_is_task(task)
+    if batch is None: batch = sample_batch(task, 1, seed)
+    else: check_batch(batch, task.n_vocab, task.seq_len)
+    N, T = task.n_vocab, task.seq_len
+    k, s, xo = int(batch.query[0]), int(batch.pos[0]), int(batch.output[0])
+    xs = int(batch.tokens[0, s])
+    fig = plt.figure(figsize=figsize, layout='constrained')
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1])
+    a1, a2 = top.subplots(1, 2)
+    heatmap(task.P, ax=a1, title=f'P[n, m] = Pr(next n | current m)\noutlined: column x_s = {xs}; circled: x_o = {xo}',
+            xlabel='current token m', ylabel='next token n')
+    a1.add_patch(Rectangle((xs - 0.5, -0.5), 1, N, fill=False, ec='tab:red', lw=2))
+    a1.plot([xs], [xo], 'o', mfc='none', mec='tab:red', mew=2, ms=9)
+    heatmap(task.Qmat, ax=a2, title=f'Qmat: column k is q⁽ᵏ⁾\noutlined: column k = {k}; circled: s = {s}',
+            xlabel='query token k', ylabel='position t', cmap='magma')
+    a2.add_patch(Rectangle((k - 0.5, -0.5), 1, T, fill=False, ec='tab:blue', lw=2))
+    a2.plot([k], [s], 'o', mfc='none', mec='tab:red', mew=2, ms=9)
+    for a in (a1, a2): a.title.set_fontsize(11)
+    show_sequence(batch.tokens[0], k, task.Qmat[:, k], xo, pos=s, ax=bottom.subplots())
+    return fig
+
+# %% ../nbs/00_data.ipynb #c546b121
+def task_explorer(n_vocab:int=10, seq_len:int=50, n_sparse:int=2, seed:int=0):
+    "An ipywidgets explorer over (N, T, Q, seed) drawing `plot_task` when its *Draw* button is pressed"
+    import ipywidgets as widgets
+    def show(n_vocab, seq_len, n_sparse, seed):
+        plot_task(make_task(n_vocab, seq_len, min(n_sparse, seq_len), seed), seed=seed)
+        plt.show()
+    return widgets.interactive(show, {'manual': True, 'manual_name': 'Draw'},
+                               n_vocab=widgets.IntSlider(n_vocab, 2, 40, description='N'),
+                               seq_len=widgets.IntSlider(seq_len, 1, 200, description='T'),
+                               n_sparse=widgets.IntSlider(n_sparse, 1, 10, description='Q'),
+                               seed=widgets.IntSlider(seed, 0, 99, description='seed'))
+
 # %% ../nbs/00_data.ipynb #a8892ee8
 def mix_context(tokens:torch.Tensor, # B×T context tokens
                 weights:torch.Tensor, # B×T weights a_t (one row per example)
@@ -330,33 +371,3 @@ def bayes_loss(task:SCBTask)->float:
     P, mu, Qm = task.P, task.mu, task.Qmat
     P_sigma2 = torch.trace(P @ token_cov(mu) @ P.T)
     return float(0.5 * (1 - mu @ mu - P_sigma2 * (mu @ (Qm ** 2).sum(0))))
-
-# %% ../nbs/00_data.ipynb #f7697f93
-def plot_task(task:SCBTask, # the task to draw
-              batch:SCBBatch|None=None, # an example to draw under the heatmaps (default: one fresh example)
-              seed:int|torch.Generator=0, # seed for that example
-              figsize=(8, 6))->plt.Figure:
-    "Heatmaps of `P` and `Qmat`, and one sampled sequence with its attended positions"
-    _check_is_task(task)
-    if batch is None: batch = sample_batch(task, 1, seed)
-    else: check_batch(batch, task.n_vocab, task.seq_len)
-    fig = plt.figure(figsize=figsize, layout='constrained')
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.7, 1])
-    a1, a2 = top.subplots(1, 2)
-    heatmap(task.P, ax=a1, title='P: P[n, m] = Pr(next n | current m)', xlabel='current token m', ylabel='next token n')
-    heatmap(task.Qmat, ax=a2, title='Qmat: column k is q⁽ᵏ⁾', xlabel='query token k', ylabel='position t', cmap='magma')
-    k = int(batch.query[0])
-    show_sequence(batch.tokens[0], k, task.Qmat[:, k], int(batch.output[0]), ax=bottom.subplots())
-    return fig
-
-# %% ../nbs/00_data.ipynb #90caccd5
-def task_explorer(n_vocab:int=10, seq_len:int=50, n_sparse:int=2, seed:int=0):
-    "An ipywidgets explorer over (N, T, Q, seed) drawing `plot_task`"
-    import ipywidgets as widgets
-    def show(n_vocab, seq_len, n_sparse, seed):
-        plot_task(make_task(n_vocab, seq_len, min(n_sparse, seq_len), seed), seed=seed)
-        plt.show()
-    return widgets.interactive(show, n_vocab=widgets.IntSlider(n_vocab, 2, 40, description='N'),
-                               seq_len=widgets.IntSlider(seq_len, 1, 200, description='T'),
-                               n_sparse=widgets.IntSlider(n_sparse, 1, 10, description='Q'),
-                               seed=widgets.IntSlider(seed, 0, 99, description='seed'))
