@@ -14,18 +14,23 @@ from dataclasses import dataclass
 from fastcore.meta import delegates
 
 # %% auto #0
-__all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'PAPER_TASK', 'EXPERIMENT', 'precondition_step', 'soft_threshold',
-           'normalise_columns', 'ProxRule', 'support_match', 'RefitRule', 'Refit', 'concat_results', 'stage2', 'sgd',
-           'paper_runs', 'plot_fig1', 'plot_fig3', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'stage2_config',
-           'stage2_run', 'stage2_figures']
+__all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'SGD_GRID', 'ABLATIONS', 'FAST_GRID', 'PAPER_TASK', 'EXPERIMENT',
+           'precondition_step', 'soft_threshold', 'normalise_columns', 'ProxRule', 'l1_fixed_point', 'support_match',
+           'RefitRule', 'Refit', 'concat_results', 'stage2', 'sgd', 'paper_runs', 'plot_fig1', 'plot_beside_truth',
+           'plot_columns', 'plot_loss', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'distances_sn',
+           'sgd_limit_claims', 'plot_sgd_limits', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'ablation_runs',
+           'ablation_row', 'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims',
+           'plot_no_stage1', 'fast_settings', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
 
-# %% ../nbs/05_stage2.ipynb #723f66eb
+# %% ../nbs/05_stage2.ipynb #25e5fe57
 from .checks import (ScbError, fail, check_int, check_number, check_positive, check_flag, check_choice,
                            check_seed, check_device, check_tensor, as_generator)
 from .data import SCBTask, make_task
 from .population import sigma_norm2, expected_grads, signals, mu_norm
 from .train import (Rule, SGD, Sampled, Exact, RunOptions, run_options, TrainResult, train, Experiment, FigureReport,
-                          false_claims)
+                          false_claims, VA_METRICS)
+from .model import uniform_init
+from .plots import heatmap
 from .stage1 import stage1, precondition_V, precondition_A, project_columns
 
 # %% ../nbs/05_stage2.ipynb #08857716
@@ -54,7 +59,7 @@ def normalise_columns(A:torch.Tensor, # T×N attention
     out = torch.where(s > 0, A / torch.where(s > 0, s, torch.ones_like(s)), torch.full_like(A, 1 / A.shape[0]))
     return torch.where(torch.isnan(s), torch.full_like(A, float('nan')), out)
 
-# %% ../nbs/05_stage2.ipynb #9cf4f9f9
+# %% ../nbs/05_stage2.ipynb #6f3bfb4b
 class ProxRule(Rule):
     "The stage-2 update: precondition, project, soft-threshold (ℓ1 prox), normalise; each step can be switched off"
     def __init__(self, lr:float=0.01, # η, the step size (V and A)
@@ -67,7 +72,7 @@ class ProxRule(Rule):
                  floor:float=1e-3, # clamp of ‖V‖²_Σ in the attention preconditioner
                  lr_V:float|None=None, # a separate value step size (default: `lr`)
                 ):
-        self.lr, self.lam, self.floor = check_positive('lr', lr), check_number('lam', lam, lo=0), check_positive('floor', floor)
+        self.lr, self.lam, self.floor = check_positive('lr', lr), check_number('lam', lam, lo=0), check_number('floor', floor, lo=0)
         self.lr_V = self.lr if lr_V is None else check_positive('lr_V', lr_V)
         self.precondition_V, self.precondition_A = check_flag('precondition_V', precondition_V), check_flag('precondition_A', precondition_A)
         self.project, self.prox, self.normalise = check_flag('project', project), check_flag('prox', prox), check_flag('normalise', normalise)
@@ -82,6 +87,13 @@ class ProxRule(Rule):
         return V - self.lr_V * sV, Z
     def __repr__(self): return f"ProxRule({', '.join(f'{k}={v}' for k, v in self.config().items() if k != 'rule')})"
 
+# %% ../nbs/05_stage2.ipynb #36fde5ac
+def l1_fixed_point(Qmat:torch.Tensor, # T×N truth
+                   lam:float, # λ
+                  )->torch.Tensor:
+    "The attention fixed point of the ℓ1-proximal, normalised update at V = P: columns `(q − λ)₊ / Σ(q − λ)₊`"
+    return normalise_columns((check_tensor('Qmat', Qmat, shape=(None, None)) - check_number('lam', lam, lo=0)).clamp_min(0))
+
 # %% ../nbs/05_stage2.ipynb #2c79532b
 def support_match(A:torch.Tensor, # T×N learned attention
                   Qmat:torch.Tensor, # T×N truth
@@ -93,7 +105,7 @@ def support_match(A:torch.Tensor, # T×N learned attention
     tol = check_number('tol', tol, lo=0)
     return int(((A > tol) == (Qmat.to(A.device) > 0)).all(0).sum())
 
-# %% ../nbs/05_stage2.ipynb #e00e45d6
+# %% ../nbs/05_stage2.ipynb #689f6f78
 class RefitRule(Rule):
     "The refit: preconditioned step, projected on the support `mask`, no prox, entries off `mask` held at 0, normalised"
     def __init__(self, mask:torch.Tensor, # T×N bool, the detected support
@@ -102,7 +114,7 @@ class RefitRule(Rule):
                  lr_V:float|None=None, # value step size (default: lr)
                 ):
         self.mask = check_tensor('mask', mask, shape=(None, None), dtype=torch.bool)
-        self.lr, self.floor = check_positive('lr', lr), check_positive('floor', floor)
+        self.lr, self.floor = check_positive('lr', lr), check_number('floor', floor, lo=0)
         self.lr_V = self.lr if lr_V is None else check_positive('lr_V', lr_V)
     def step(self, params, grads, state):
         (V, A), (gV, gA), mu, q = params, grads.grads, grads.stats['mu'], grads.stats['q']
@@ -129,7 +141,7 @@ def concat_results(a:TrainResult, b:TrainResult, # two consecutive runs (b start
     if b.diverged: cfg['diverged_at'] = a.steps + b.config['diverged_at']
     return TrainResult(name or a.name, m, b.params, a.samples + b.samples, a.seconds + b.seconds, cfg, b.twin)
 
-# %% ../nbs/05_stage2.ipynb #7102f644
+# %% ../nbs/05_stage2.ipynb #10b176c2
 @delegates(RunOptions)
 def stage2(task:SCBTask, # the task to learn
            V0:torch.Tensor, A0:torch.Tensor, # start (the stage-1 end point)
@@ -139,6 +151,7 @@ def stage2(task:SCBTask, # the task to learn
            refit:Refit|None=None, # switch to a refit on the detected support (None: never)
            twin:bool=True, # run the population twin (Δ_V, Δ_A)
            name:str='prox', # the result's name
+           metrics=VA_METRICS, # what to log (see chapter 03)
            **kwargs)->TrainResult:
     "Stage 2: preconditioned, projected, ℓ1-proximal, normalised online descent from `(V0, A0)`, optionally refitted"
     rule = ProxRule() if rule is None else rule
@@ -150,20 +163,20 @@ def stage2(task:SCBTask, # the task to learn
     tol = rule.lam if refit is None or refit.tol is None else check_number('refit.tol', refit.tol, lo=0)
     opts = run_options(**kwargs)
     kw = dict(kwargs, seed=as_generator(opts.seed, opts.device))   # one stream of batches across both phases
-    r = train(task, (V0, A0), rule, source, n1, twin=Exact() if twin else None, name=name, **kw)
+    r = train(task, (V0, A0), rule, source, n1, twin=Exact() if twin else None, metrics=metrics, name=name, **kw)
     r.config.update(method='prox', batch_size=batch_size)
     if refit is not None and not r.diverged:
         mask = r.A > tol
         rr = RefitRule(mask, refit_lr or rule.lr, rule.floor, rule.lr_V)
         r2 = train(task, (r.V, normalise_columns(r.A * mask)), rr, source, n_steps - n1, twin=Exact() if twin else None,
-                   twin0=r.twin, name=name, **kw)
+                   twin0=r.twin, metrics=metrics, name=name, **kw)
         r = concat_results(r, r2, name)
         r.config.update(refit_at=n1, refit_lr=rr.lr, support_tol=tol)
     r.config.update(seed=opts.seed if isinstance(opts.seed, int) else 'generator', n_steps=n_steps,
                     support_match=support_match(r.A, task.Qmat), support_match_tol=support_match(r.A, task.Qmat, rule.lam))
     return r
 
-# %% ../nbs/05_stage2.ipynb #277fbb6e
+# %% ../nbs/05_stage2.ipynb #71bee128
 @delegates(RunOptions)
 def sgd(task:SCBTask, # the task to learn
         V0:torch.Tensor, A0:torch.Tensor, # start (the stage-1 end point)
@@ -172,10 +185,12 @@ def sgd(task:SCBTask, # the task to learn
         batch_size:int=1000, # B, fresh examples per step
         twin:bool=True, # run the population twin (Δ_V, Δ_A)
         name:str='sgd', # the result's name
+        metrics=VA_METRICS, # what to log (see chapter 03)
         **kwargs)->TrainResult:
     "Plain minibatch SGD on the squared loss from `(V0, A0)`: no preconditioning, projection, prox or normalisation"
     twin = check_flag('twin', twin)
-    r = train(task, (V0, A0), SGD(lr), Sampled(batch_size), n_steps, twin=Exact() if twin else None, name=name, **kwargs)
+    r = train(task, (V0, A0), SGD(lr), Sampled(batch_size), n_steps, twin=Exact() if twin else None, metrics=metrics,
+              name=name, **kwargs)
     r.config.update(method='sgd', batch_size=batch_size,
                     support_match=support_match(r.A, task.Qmat), support_match_tol=support_match(r.A, task.Qmat, 0.05))
     return r
@@ -215,38 +230,40 @@ def paper_runs(task:SCBTask, # the task (the paper: T=50, N=10, Q=2)
     for r in runs.values(): r.config['scale'] = scale
     return runs
 
-# %% ../nbs/05_stage2.ipynb #59518b30
-_STYLE = dict(prox=('tab:red', 'proximal (ours, η=0.01)'), prox_nonorm=('tab:purple', 'proximal, no normalisation'),
-              sgd_large=('tab:blue', 'SGD η₂ = 2 (noisy)'), sgd_small=('tab:cyan', "SGD η₂′ = 0.25 (slow)"),
-              prox_debiased=('tab:green', 'proximal η=0.05, then refit on the support'), stage1=('0.5', 'stage 1'))
+# %% ../nbs/05_stage2.ipynb #c63fc6f7
+_STYLE = dict(prox=('tab:red', 'proximal η=0.01'), prox_nonorm=('tab:purple', 'proximal, no normalisation'),
+              sgd_large=('tab:blue', 'SGD η₂ = 2'), sgd_small=('tab:cyan', "SGD η₂′ = 0.25"),
+              prox_debiased=('tab:green', 'proximal η=0.05, then refit'), stage1=('0.5', 'stage 1'))
 
 def _label(k, r):
     c, l = _STYLE.get(k, ('k', k))
-    if k.startswith('sgd') and 'lr' in r.config: l = f"SGD η = {r.config['lr']:g}" + (' (noisy)' if k == 'sgd_large' else ' (slow)' if k == 'sgd_small' else '')
+    if k.startswith('sgd') and 'lr' in r.config: l = f"SGD η = {r.config['lr']:g}"
     return c, l
 
 def _offset(runs): return runs['stage1'].steps if 'stage1' in runs else 0
 
-# %% ../nbs/05_stage2.ipynb #105728a1
+# %% ../nbs/05_stage2.ipynb #1ed9a23c
+def _plot_runs(ax, runs, methods, key, offset=0):
+    "One line per method of metric `key` against the step (shifted by `offset`)"
+    for k in methods:
+        if k not in runs or key not in runs[k].metrics: continue
+        c, l = _label(k, runs[k])
+        ax.plot(np.asarray(runs[k].metrics['step']) + offset, runs[k].metrics[key], color=c, label=l, lw=1.2)
+
 def plot_fig1(runs:dict, # output of `paper_runs`
               task:SCBTask, # the task they ran on
               methods=('prox', 'sgd_large', 'sgd_small'), # stage-2 runs to draw
-              figsize=(14, 4.2))->plt.Figure:
-    "Paper Fig. 1: ‖V−P‖_μ and ‖A−Qmat‖_μ against the step after stage 1, and the trajectories in the distance plane"
-    fig, axs = plt.subplots(1, 3, figsize=figsize, layout='constrained')
+              figsize=(8, 7))->plt.Figure:
+    "Paper Fig. 1: ‖V−P‖_μ and ‖A−Qmat‖_μ against the step (stage 1, then stage 2), and the trajectories in the distance plane"
+    fig = plt.figure(figsize=figsize, layout='constrained')
+    gs = fig.add_gridspec(2, 2)
+    axs = [fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[1, :])]
     tau, s1 = _offset(runs), runs.get('stage1')
-    for j, key in enumerate(('dist_V', 'dist_A')):
-        ax = axs[j]
+    for ax, key, lbl in ((axs[0], 'dist_V', '‖V − P‖_μ'), (axs[1], 'dist_A', '‖A − Qmat‖_μ')):
         if s1 is not None: ax.plot(s1.metrics['step'], s1.metrics[key], color='0.5', label='stage 1')
-        for k in methods:
-            if k not in runs: continue
-            c, l = _label(k, runs[k])
-            ax.plot(np.asarray(runs[k].metrics['step']) + tau, runs[k].metrics[key], color=c, label=l, lw=1.2)
+        _plot_runs(ax, runs, methods, key, tau)
         ax.axvline(tau, color='k', ls=':', lw=0.8)
-        ax.set_yscale('log')
-        ax.set(xlabel='step (stage 1, then stage 2)', ylabel='‖V − P‖_μ' if key == 'dist_V' else '‖A − Qmat‖_μ',
-               title=('‖V − P‖_μ' if key == 'dist_V' else '‖A − Qmat‖_μ') + f' (stage 1 ends at τ = {tau})')
-    axs[0].legend(fontsize=8)
+        ax.set(yscale='log', xlabel='step', ylabel=lbl, title=f'{lbl} (stage 1 ends at τ = {tau})')
     ax = axs[2]
     if s1 is not None: ax.plot(s1.metrics['dist_V'], s1.metrics['dist_A'], color='0.5', label='stage 1')
     for k in methods:
@@ -255,51 +272,163 @@ def plot_fig1(runs:dict, # output of `paper_runs`
         ax.plot(runs[k].metrics['dist_V'], runs[k].metrics['dist_A'], color=c, lw=1, label=l)
         ax.plot(runs[k].final('dist_V'), runs[k].final('dist_A'), 'o', color=c, ms=5)
     ax.plot(0, 0, '*', color='gold', mec='k', ms=18, zorder=5, label='truth (V = P, A = Qmat)')
-    ax.set(xlabel='‖V − P‖_μ', ylabel='‖A − Qmat‖_μ', title='trajectories in the distance plane (● = end)')
+    ax.set(xlabel='‖V − P‖_μ', ylabel='‖A − Qmat‖_μ', title='trajectories in the plane of the two distances (● = end)')
     ax.set_xlim(left=-0.02); ax.set_ylim(bottom=-0.03)
-    ax.legend(fontsize=8, loc='upper left')
-    fig.suptitle(f'Distance to the truth (T={task.seq_len}, N={task.n_vocab}, Q={task.n_sparse}, B={runs["prox"].config["batch_size"] if "prox" in runs else "?"})')
+    ax.legend(loc='upper left', fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #90f19470
+# %% ../nbs/05_stage2.ipynb #12243351
+def plot_beside_truth(M:torch.Tensor, # a learned matrix (A or V)
+                      truth:torch.Tensor, # what it should be (Qmat or P)
+                      names:tuple=('learned A', 'Qmat'), # the two panel titles
+                      figsize=(8, 3.6))->plt.Figure:
+    "Heatmaps of a learned matrix and of the truth on one colour scale"
+    fig, axs = plt.subplots(1, 2, figsize=figsize, layout='constrained')
+    vmax = float(max(M.max(), truth.max()))
+    for ax, X, t in zip(axs, (M, truth), names): heatmap(X, ax=ax, title=t, xlabel='query token k', colorbar=ax is axs[1], vmin=0, vmax=vmax)
+    return fig
+
+def plot_columns(A:torch.Tensor, # T×N learned attention
+                 Qmat:torch.Tensor, # T×N truth
+                 lam:float, # λ (draws the ℓ1 fixed point (q − λ)₊)
+                 cols=(0, 1), # which columns (at most two, one panel each)
+                 figsize=(8, 3.2))->plt.Figure:
+    "Learned attention columns beside q⁽ᵏ⁾ and the ℓ1 fixed point, against the position t"
+    fig, axs = plt.subplots(1, len(cols), figsize=figsize, layout='constrained', squeeze=False)
+    fp, t = l1_fixed_point(Qmat, lam), np.arange(A.shape[0])
+    for ax, k in zip(axs[0], cols):
+        ax.plot(t, Qmat[:, k].cpu(), 'o', mfc='none', color='k', label='q (truth)')
+        ax.plot(t, fp[:, k].cpu(), 'x', color='tab:orange', label=f'(q − λ)₊, λ = {lam:g}')
+        ax.plot(t, A[:, k].cpu(), '-', color='tab:red', lw=1, label='learned')
+        ax.set(xlabel='position t', ylabel=f'a⁽{k}⁾_t', title=f'column k = {k}')
+    axs[0, 0].legend(fontsize=10)
+    return fig
+
+def plot_loss(runs:dict, # name -> TrainResult with the 'loss' metric
+              figsize=(8, 3.6))->plt.Figure:
+    "Excess population loss (loss minus the Bayes loss) against the stage-2 step, log scale"
+    fig, ax = plt.subplots(figsize=figsize, layout='constrained')
+    for k, r in runs.items():
+        c, l = _label(k, r)
+        ax.plot(r.metrics['step'], r.metrics['loss'], color=c, label=l)
+    ax.set(yscale='log', xlabel='stage-2 step', ylabel='L(V, A) − Bayes loss', title='excess population loss')
+    ax.legend(fontsize=10)
+    return fig
+
+# %% ../nbs/05_stage2.ipynb #b19439b2
 def plot_fig3(runs:dict, # output of `paper_runs`
               task:SCBTask, # the task they ran on
               methods=('prox', 'sgd_large', 'sgd_small'), # stage-2 runs to draw
-              figsize=(12, 7))->plt.Figure:
-    "Paper Fig. 3: α_A, α_V and Δ_A, Δ_V along the SGD and proximal trajectories (population twins dashed)"
+              figsize=(8, 6.5))->plt.Figure:
+    "Paper Fig. 3: α_V, α_A (population twins dashed) and Δ_V, Δ_A along the SGD and proximal trajectories"
     fig, axs = plt.subplots(2, 2, figsize=figsize, layout='constrained', sharex=True)
     for j, (key, lbl) in enumerate((('alpha_V', 'α_V'), ('alpha_A', 'α_A'))):
+        _plot_runs(axs[0, j], runs, methods, key)
         for k in methods:
-            if k not in runs: continue
-            c, l = _label(k, runs[k]); m = runs[k].metrics
-            axs[0, j].plot(m['step'], m[key], color=c, label=l)
-            if 'pop_' + key in m: axs[0, j].plot(m['step'], m['pop_' + key], color=c, ls='--', lw=1)
-        axs[0, j].set(ylabel=lbl, title=f'signal {lbl} (dashed: population twin)')
+            if k in runs and 'pop_' + key in runs[k].metrics:
+                axs[0, j].plot(runs[k].metrics['step'], runs[k].metrics['pop_' + key], color=_label(k, runs[k])[0], ls='--', lw=1)
+        axs[0, j].set(ylabel=lbl, title=f'signal {lbl} (dashed: twin)')
     for j, (key, lbl) in enumerate((('delta_V', 'Δ_V = ‖V − V_pop‖_μ'), ('delta_A', 'Δ_A = ‖A − A_pop‖_μ'))):
-        for k in methods:
-            if k not in runs or key not in runs[k].metrics: continue
-            c, l = _label(k, runs[k]); m = runs[k].metrics
-            axs[1, j].plot(m['step'][1:], m[key][1:], color=c, label=l)
-        axs[1, j].set(yscale='log', xlabel='stage-2 step', ylabel=lbl, title=lbl)
-    axs[0, 0].legend(fontsize=8)
-    fig.suptitle('Signals and distance to the population process after stage 1')
+        _plot_runs(axs[1, j], runs, methods, key)
+        axs[1, j].set(yscale='log', xlabel='stage-2 step', ylabel=lbl.split(' =')[0], title=lbl)
+    axs[0, 0].legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #8b19300e
+# %% ../nbs/05_stage2.ipynb #9c0556ba
+def scale_gap(task, params, twin=None)->dict:
+    "`‖V‖²_F − ‖A‖²_F` of the run (and of its twin): the quantity gradient flow conserves"
+    (V, A) = params
+    d = dict(scale_gap=float(V.pow(2).sum() - A.pow(2).sum()))
+    if twin is not None: d['pop_scale_gap'] = float(twin[0].pow(2).sum() - twin[1].pow(2).sum())
+    return d
+
+SGD_GRID = dict(lrs=(0.25, 1.0, 2.0, 4.0, 8.0), batch_sizes=(1000, 100), samples=200_000)
+
+def sgd_noise_runs(task:SCBTask, # the task
+                   V0:torch.Tensor, A0:torch.Tensor, # the start (a stage-1 end point)
+                   lrs=SGD_GRID['lrs'], # step sizes η₂
+                   batch_sizes=SGD_GRID['batch_sizes'], # batch sizes B
+                   samples:int=SGD_GRID['samples'], # samples per run (steps = samples / B)
+                   seed:int=0, # seed of the batches
+                   device='cpu', # where to compute
+                  )->dict:
+    "SGD at each (B, η₂) on one budget of samples, each with its noise-free twin; keys 'B1000_lr2', ..."
+    out = {}
+    for B in batch_sizes:
+        n = check_int('samples', samples, lo=1) // check_int('batch_size', B, lo=1)
+        for lr in lrs:
+            out[f'B{B}_lr{lr:g}'] = sgd(task, V0, A0, lr, n_steps=n, batch_size=B, seed=seed, device=device, progress=False,
+                                         log_every=max(1, n // 100), metrics=VA_METRICS + (scale_gap,), name=f'SGD B={B} η={lr:g}')
+    return out
+
+# %% ../nbs/05_stage2.ipynb #ca67dddf
+def long_sgd_twin(task:SCBTask, # the task
+                  V0:torch.Tensor, A0:torch.Tensor, # the start
+                  lr:float=0.25, # η₂
+                  n_steps:int=20_000, # steps on the exact gradients
+                 )->TrainResult:
+    "Plain gradient descent on the exact population gradients (SGD's noise-free twin), run long"
+    return train(task, (V0, A0), SGD(lr), Exact(), n_steps, metrics=(distances_sn, scale_gap), log_every=max(1, n_steps // 200),
+                 name=f'GD η={lr:g}', progress=False)
+
+def distances_sn(task, params, twin=None)->dict:
+    "‖A − Qmat‖_μ raw and scale-normalised, and the attention scale s = Σ_k μ_k 1ᵀa⁽ᵏ⁾"
+    (V, A), mu = params, task.mu
+    sc = float((mu * A.sum(0)).sum())
+    return dict(dist_A=float(mu_norm(A - task.Qmat, mu)), dist_A_sn=float(mu_norm(A / sc - task.Qmat, mu)), scale=sc)
+
+# %% ../nbs/05_stage2.ipynb #95138724
+def sgd_limit_claims(noise:dict, # output of `sgd_noise_runs`
+                     gd:TrainResult|None=None, # output of `long_sgd_twin` (optional)
+                    )->dict:
+    "The numbers and claims of 'What limits SGD': noise's share of the error at each (B, η₂), and the conserved scale"
+    c, ok = {}, lambda r: not r.diverged
+    for k, r in noise.items():
+        if ok(r): c[f'{k}_noisy_over_twin'] = r.final('dist_A') / max(r.final('pop_dist_A'), 1e-300)
+    b1000 = [k for k, r in noise.items() if k.startswith('B1000_') and ok(r)]
+    if b1000: c['B1000_noise_not_the_limit'] = all(c[f'{k}_noisy_over_twin'] <= 1.1 for k in b1000)
+    r = noise.get('B100_lr2')
+    if r is not None and ok(r):
+        c['B100_lr2_noise_dominates'] = c['B100_lr2_noisy_over_twin'] >= 3 and r.final('delta_A') >= 0.5 * r.final('dist_A')
+    div = [k for k, r in noise.items() if k.endswith('_lr8')]
+    if div: c['lr8_diverges'] = all(noise[k].diverged for k in div)
+    if gd is not None:
+        m = gd.metrics
+        c.update(gd_scale_gap_drift=abs(m['scale_gap'][-1] - m['scale_gap'][0]), gd_dist_A=m['dist_A'][-1], gd_dist_A_sn=m['dist_A_sn'][-1])
+        c['gd_conserves_scale_gap'] = c['gd_scale_gap_drift'] < 0.05 * abs(m['scale_gap'][0])
+        c['gd_stuck_at_rescaled_truth'] = c['gd_dist_A'] > 0.1 and c['gd_dist_A_sn'] < 0.01
+    return c
+
+def plot_sgd_limits(noise:dict, gd:TrainResult, task:SCBTask, figsize=(8, 3.8))->plt.Figure:
+    "Left: final ‖A − Qmat‖_μ against η₂ (noisy solid, twin dashed) at each B. Right: ‖V‖²_F − ‖A‖²_F along the long twin"
+    fig, axs = plt.subplots(1, 2, figsize=figsize, layout='constrained')
+    for B, c in ((1000, 'tab:blue'), (100, 'tab:purple')):
+        ks = [k for k, r in noise.items() if k.startswith(f'B{B}_') and not r.diverged]
+        lrs = [noise[k].config['lr'] for k in ks]
+        axs[0].plot(lrs, [noise[k].final('dist_A') for k in ks], 'o-', color=c, label=f'B = {B}, noisy')
+        axs[0].plot(lrs, [noise[k].final('pop_dist_A') for k in ks], 's--', color=c, mfc='none', label=f'B = {B}, twin')
+    axs[0].set(xscale='log', yscale='log', xlabel='SGD step η₂', ylabel='final ‖A − Qmat‖_μ', title='noisy run against its twin')
+    axs[0].legend(fontsize=10)
+    axs[1].plot(gd.metrics['step'], gd.metrics['scale_gap'], color='tab:cyan', label=f"{gd.name}, exact gradients")
+    axs[1].axhline(float(task.P.pow(2).sum() - task.Qmat.pow(2).sum()), color='gold', ls='--', label='value at the truth')
+    axs[1].set(xlabel='step', ylabel='‖V‖²_F − ‖A‖²_F', title='the quantity gradient flow conserves')
+    axs[1].legend(fontsize=10)
+    return fig
+
+# %% ../nbs/05_stage2.ipynb #d7e5c534
 def plot_fig4(runs:dict, # output of `paper_runs`
               task:SCBTask, # the task they ran on
               methods=('prox', 'prox_nonorm', 'sgd_large', 'sgd_small'), # stage-2 runs to draw
-              figsize=(12, 4.2))->plt.Figure:
-    "Paper Fig. 4: cosine similarity of A with Qmat and of V with P, proximal with/without normalisation vs SGD"
+              figsize=(8, 3.8))->plt.Figure:
+    "Paper Fig. 4: 1 − cosine similarity of A with Qmat and of V with P, proximal with/without normalisation vs SGD"
     fig, axs = plt.subplots(1, 2, figsize=figsize, layout='constrained')
-    for j, (key, lbl) in enumerate((('cos_A', 'cos(A, Qmat)_μ'), ('cos_V', 'cos(V, P)_μ'))):
+    for ax, key, lbl in ((axs[0], 'cos_A', 'cos(A, Qmat)_μ'), (axs[1], 'cos_V', 'cos(V, P)_μ')):
         for k in methods:
             if k not in runs: continue
-            c, l = _label(k, runs[k]); m = runs[k].metrics
-            axs[j].plot(m['step'], 1 - np.asarray(m[key], dtype=float), color=c, label=l)
-        axs[j].set(yscale='log', xlabel='stage-2 step', ylabel=f'1 − {lbl}', title=f'{lbl}: distance from 1 (log)')
-    axs[0].legend(fontsize=8)
-    fig.suptitle('Similarity with the truth after stage 1 (lower is better)')
+            c, l = _label(k, runs[k])
+            ax.plot(runs[k].metrics['step'], 1 - np.asarray(runs[k].metrics[key], dtype=float), color=c, label=l)
+        ax.set(yscale='log', xlabel='stage-2 step', ylabel=f'1 − {lbl}', title=f'1 − {lbl}')
+    axs[1].legend(fontsize=10)
     return fig
 
 # %% ../nbs/05_stage2.ipynb #b994f04b
@@ -355,7 +484,7 @@ def stage2_claims(runs:dict, # output of `paper_runs` ('stage1', 'prox', 'sgd_la
     if missing: raise ScbError(f"runs must hold the runs 'stage1', 'prox', 'sgd_large', 'sgd_small'; missing {missing}")
     return dict(fig1=_fig1(runs, task, runs['prox'].config.get('lam', 0.05)), fig3=_fig3(runs), fig4=_fig4(runs))
 
-# %% ../nbs/05_stage2.ipynb #0a60326a
+# %% ../nbs/05_stage2.ipynb #d0de9b41
 def samples_to_reach(r:TrainResult, # a training result
                      eps_V:float=0.05, # target for ‖V − P‖_μ
                      eps_A:float=0.1, # target for ‖A − Qmat‖_μ
@@ -365,7 +494,112 @@ def samples_to_reach(r:TrainResult, # a training result
         if v <= eps_V and a <= eps_A: return int(s_)
     return None
 
-# %% ../nbs/05_stage2.ipynb #bea61531
+ABLATIONS = {'full': {}, 'no precondition': dict(precondition_V=False, precondition_A=False),
+             'no precondition of V': dict(precondition_V=False), 'no precondition of A': dict(precondition_A=False),
+             'no project': dict(project=False), 'no prox': dict(prox=False), 'no normalise': dict(normalise=False)}
+
+def ablation_runs(task:SCBTask, # the task
+                  V0:torch.Tensor, A0:torch.Tensor, # the start (a stage-1 end point)
+                  n_steps:int=300, # steps of each variant
+                  seed:int=0, # seed of the batches (the same for every variant)
+                  device='cpu', # where to compute
+                 )->dict:
+    "The proximal method with each step of `ABLATIONS` switched off, from one start on one stream of batches"
+    return {k: stage2(task, V0, A0, ProxRule(**PAPER_HPARAMS['prox'], **off), n_steps=n_steps, twin=False, seed=seed,
+                      device=device, progress=False, name=k) for k, off in ABLATIONS.items()}
+
+def ablation_row(r:TrainResult, task:SCBTask, lam:float=PAPER_HPARAMS['prox']['lam'])->dict:
+    "The ablation table's numbers for one run"
+    off = r.A[task.Qmat == 0]
+    return dict(dist_V=r.final('dist_V'), dist_A=r.final('dist_A'), dist_A_sn=r.final('dist_A_sn'),
+                support_exact=support_match(r.A, task.Qmat), support_tol=support_match(r.A, task.Qmat, lam),
+                off_support_nonzero=int((off != 0).sum()), samples=samples_to_reach(r))
+
+# %% ../nbs/05_stage2.ipynb #ffbb9769
+def ablation_claims(rows:dict, # variant -> `ablation_row` of one seed
+                   )->dict:
+    "The claims of the ablation table (one seed), each in the direction the chapter states"
+    f, c = rows['full'], {}
+    c['value_preconditioner_needed'] = all(rows[k]['dist_V'] > 5 * f['dist_V'] and rows[k]['samples'] is None
+                                           for k in ('no precondition', 'no precondition of V'))
+    a = rows['no precondition of A']
+    c['attention_preconditioner_trades_speed_for_zeros'] = (a['off_support_nonzero'] == 0 and a['support_exact'] == a['support_tol']
+                                                            and a['dist_A'] > f['dist_A'] and f['off_support_nonzero'] > 0)
+    p = rows['no project']
+    c['projection_hardly_changes_A'] = abs(p['dist_A'] - f['dist_A']) < 0.2 * f['dist_A']
+    c['no_projection_reaches_targets_sooner_but_V_ends_worse'] = (p['samples'] is not None and p['samples'] < f['samples']
+                                                                 and p['dist_V'] > f['dist_V'])
+    c['prox_needed'] = rows['no prox']['dist_A'] > 3 * f['dist_A']
+    n = rows['no normalise']
+    c['normalisation_pins_the_scale'] = n['dist_A'] > 3 * f['dist_A'] and n['dist_A_sn'] < 2 * f['dist_A_sn']
+    return c
+
+# %% ../nbs/05_stage2.ipynb #ca11babc
+def plot_ablations(rows:dict, # variant -> `ablation_row`
+                   figsize=(8, 3.8))->plt.Figure:
+    "Final ‖V − P‖_μ and ‖A − Qmat‖_μ (raw and scale-normalised) of each ablation variant"
+    fig, axs = plt.subplots(1, 2, figsize=figsize, layout='constrained', sharey=True)
+    names, y = list(rows), np.arange(len(rows))
+    axs[0].barh(y, [rows[k]['dist_V'] for k in names], color='tab:red')
+    axs[1].barh(y - 0.2, [rows[k]['dist_A'] for k in names], height=0.4, color='tab:red', label='raw')
+    axs[1].barh(y + 0.2, [rows[k]['dist_A_sn'] for k in names], height=0.4, color='tab:orange', label='scale-normalised')
+    axs[0].set(yticks=y, yticklabels=names, xscale='log', xlabel='final ‖V − P‖_μ')
+    axs[1].set(xscale='log', xlabel='final ‖A − Qmat‖_μ')
+    axs[0].invert_yaxis(); axs[1].legend(fontsize=10)
+    return fig
+
+# %% ../nbs/05_stage2.ipynb #1d3ddd1a
+def uniform_start_runs(task:SCBTask, # the task
+                       floors=(1e-3, 1e-5, 0.0), # clamps of ‖V‖²_Σ to try (0: none)
+                       n_steps:int=200, # stage-2 steps
+                       seed:int=0, # seed of the batches
+                       device='cpu', # where to compute
+                      )->dict:
+    "Stage 2 (the paper's η, λ) from the uniform start at each clamp; keys 'floor0.001', ..."
+    U = uniform_init(task.n_vocab, task.seq_len, dtype=task.P.dtype)
+    return {f'floor{f:g}': stage2(task, *U, ProxRule(**dict(PAPER_HPARAMS['prox'], floor=f)), n_steps=n_steps, twin=False,
+                                  seed=seed, device=device, progress=False, name=f'uniform start, clamp {f:g}') for f in floors}
+
+def no_stage1_claims(uniform:dict, # output of `uniform_start_runs`
+                     runs:dict, # output of `paper_runs` on the same task (its stage 1 and 'prox')
+                     task:SCBTask)->dict:
+    "Samples to the targets from the uniform start against stage 1 plus stage 2; the claims of 'Stage 2 needs no stage 1'"
+    two = runs['stage1'].samples + (samples_to_reach(runs['prox']) or math.inf)
+    c = dict(two_stage_samples=two, stage1_samples=runs['stage1'].samples)
+    for k, r in uniform.items():
+        c[f'{k}_samples'] = samples_to_reach(r)
+        c[f'{k}_support_tol'] = support_match(r.A, task.Qmat, PAPER_HPARAMS['prox']['lam'])
+    c['uniform_start_reaches_targets'] = all(samples_to_reach(r) is not None and not r.diverged for r in uniform.values())
+    c['uniform_start_support_recovered'] = all(c[f'{k}_support_tol'] == task.n_vocab for k in uniform)
+    c['uniform_start_at_most_half_the_two_stage_samples'] = all((samples_to_reach(r) or math.inf) <= 0.5 * two for r in uniform.values())
+    return c
+
+def plot_no_stage1(uniform:dict, runs:dict, figsize=(8, 3.8))->plt.Figure:
+    "‖A − Qmat‖_μ against the samples drawn: stage 2 from the uniform start at each clamp, and stage 1 followed by stage 2"
+    fig, ax = plt.subplots(figsize=figsize, layout='constrained')
+    s1, p = runs['stage1'], runs['prox']
+    ax.plot(s1.metrics['samples'], s1.metrics['dist_A'], color='0.5', label='stage 1')
+    ax.plot(np.asarray(p.metrics['samples']) + s1.samples, p.metrics['dist_A'], color='tab:red', label='then stage 2')
+    for (k, r), ls in zip(uniform.items(), ('-', '--', ':')):
+        ax.plot(r.metrics['samples'], r.metrics['dist_A'], color='k', ls=ls, label=r.name)
+    ax.axhline(0.1, color='tab:green', lw=0.8, label='target 0.1')
+    ax.set(xscale='symlog', xlabel='samples drawn', ylabel='‖A − Qmat‖_μ', title='two stages against stage 2 alone (T=50, N=10, Q=2)')
+    ax.legend(fontsize=10)
+    return fig
+
+# %% ../nbs/05_stage2.ipynb #d4fccadb
+FAST_GRID = ((0.03, 0.05), (0.1, 0.1), (0.15, 0.1))
+
+def fast_settings(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and the start
+                  grid=FAST_GRID, # (η, λ) pairs
+                  n_steps:int=100, # steps
+                  seed:int=0, # seed of the batches
+                 )->dict:
+    "Stage 2 at each (η, λ) of `grid` from one start; keys 'η=…, λ=…'"
+    return {f'η={lr:g}, λ={lam:g}': stage2(task, V0, A0, ProxRule(lr, lam), n_steps=n_steps, twin=False, seed=seed,
+                                            progress=False, name=f'η={lr:g}, λ={lam:g}') for lr, lam in grid}
+
+# %% ../nbs/05_stage2.ipynb #f4e072f6
 PAPER_TASK = dict(n_vocab=10, seq_len=50, n_sparse=2, dtype='float64')
 
 def _paper_task(cfg): return make_task(**dict(cfg['task'], dtype=getattr(torch, cfg['task']['dtype'])))
@@ -377,20 +611,47 @@ def stage2_config(scale:str, seed:int, device:str)->dict:
                 schedule=PAPER_SCALES[scale], hparams=PAPER_HPARAMS)
 
 def stage2_run(cfg:dict, progress:bool|None=False)->dict:
-    "Run `paper_runs` for `cfg`; the payload is each run's `to_dict()`"
-    runs = paper_runs(_paper_task(cfg), scale=cfg['scale'], seed=cfg['seed'], device=cfg['device'], progress=progress)
-    return {k: r.to_dict() for k, r in runs.items()}
+    "Run everything the chapter's figures need for `cfg`; the payload holds each run's `to_dict()`, by group"
+    task, seed, dev = _paper_task(cfg), cfg['seed'], cfg['device']
+    runs = paper_runs(task, scale=cfg['scale'], seed=seed, device=dev, progress=progress)
+    V0, A0 = runs['stage1'].V, runs['stage1'].A
+    groups = dict(paper=runs, noise=sgd_noise_runs(task, V0, A0, seed=seed + 1, device=dev), gd=dict(gd=long_sgd_twin(task, V0, A0)),
+                  uniform=uniform_start_runs(task, seed=seed + 1, device=dev), ablations=ablation_runs(task, V0, A0, seed=seed + 1, device=dev))
+    return {g: {k: r.to_dict() for k, r in rs.items()} for g, rs in groups.items()}
 
 _CAPTIONS = dict(fig1='distances ‖V−P‖_μ, ‖A−Qmat‖_μ: stage 1, then proximal vs SGD (η₂, η₂′)',
                  fig3='signals α_V, α_A and distances Δ_V, Δ_A to the population process',
-                 fig4='cosine similarity with the truth, with and without normalisation')
+                 fig4='cosine similarity with the truth, with and without normalisation',
+                 sgd_limits='what limits SGD: each run beside its noise-free twin at B = 1000 and 100; the conserved ‖V‖²_F − ‖A‖²_F',
+                 no_stage1='stage 2 from the uniform start against stage 1 followed by stage 2',
+                 ablations='the proximal method with one step switched off')
 
 def stage2_figures(payload:dict, cfg:dict)->dict:
     "Figures 1, 3 and 4 with their numbers and claims (`stage2_claims`), from a `stage2_run` payload"
-    runs, task = {k: TrainResult.from_dict(d) for k, d in payload.items()}, _paper_task(cfg)
-    samples, seconds = sum(r.samples for r in runs.values()), sum(r.seconds for r in runs.values())
-    claims, plot = stage2_claims(runs, task), dict(fig1=plot_fig1, fig3=plot_fig3, fig4=plot_fig4)
-    return {f: FigureReport(plot[f](runs, task), claims[f], samples, seconds, _CAPTIONS[f]) for f in plot}
+    g, task = {k: {n: TrainResult.from_dict(d) for n, d in rs.items()} for k, rs in payload.items()}, _paper_task(cfg)
+    cost = lambda *ks: (sum(r.samples for k in ks for r in g[k].values()), sum(r.seconds for k in ks for r in g[k].values()))
+    runs, claims = g['paper'], stage2_claims(g['paper'], task)
+    out = {f: FigureReport(plot(runs, task), claims[f], *cost('paper'), _CAPTIONS[f])
+           for f, plot in dict(fig1=plot_fig1, fig3=plot_fig3, fig4=plot_fig4).items()}
+    rows = {k: ablation_row(r, task) for k, r in g['ablations'].items()}
+    out['sgd_limits'] = FigureReport(plot_sgd_limits(g['noise'], g['gd']['gd'], task), sgd_limit_claims(g['noise'], g['gd']['gd']),
+                                     *cost('noise', 'gd'), _CAPTIONS['sgd_limits'])
+    out['no_stage1'] = FigureReport(plot_no_stage1(g['uniform'], runs), no_stage1_claims(g['uniform'], runs, task),
+                                    *cost('uniform'), _CAPTIONS['no_stage1'])
+    out['ablations'] = FigureReport(plot_ablations(rows), ablation_claims(rows), *cost('ablations'), _CAPTIONS['ablations'])
+    return out
 
-EXPERIMENT = Experiment('stage2', 'stage 1, then proximal descent vs SGD (paper Figs. 1, 3, 4)',
+EXPERIMENT = Experiment('stage2', 'stage 1, then proximal descent vs SGD (paper Figs. 1, 3, 4), what limits SGD, stage 2 alone, ablations',
                         stage2_config, stage2_run, stage2_figures)
+
+# %% ../nbs/05_stage2.ipynb #2189700c
+def check_l1_floor(f, # f(Qmat, mu, lam) -> your ‖A* − Qmat‖_μ
+                   lam:float=0.05, # λ to test at
+                   seed:int=0, # seed of the task
+                  )->str:
+    "Exercise 1: compare your floor ‖A* − Qmat‖_μ of the ℓ1 fixed point with the package's, on a task from `seed`"
+    task = make_task(seed=seed)
+    want = float(mu_norm(l1_fixed_point(task.Qmat, lam) - task.Qmat, task.mu))
+    got = float(f(task.Qmat, task.mu, lam))
+    if abs(got - want) <= 1e-6 * max(1, want): return f"right: the floor is {want:.6f} at λ = {lam:g}"
+    return f"not yet: you have {got:.6f}, the fixed point (q − λ)₊/Σ(q − λ)₊ gives {want:.6f} (renormalise after shrinking?)"
