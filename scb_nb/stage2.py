@@ -22,7 +22,7 @@ __all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'SGD_GRID', 'ABLATI
            'ablation_row', 'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims',
            'plot_no_stage1', 'fast_settings', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
 
-# %% ../nbs/05_stage2.ipynb #25e5fe57
+# %% ../nbs/05_stage2.ipynb #1e1b1d9e
 from .checks import (ScbError, fail, check_int, check_number, check_positive, check_flag, check_choice,
                            check_seed, check_device, check_tensor, as_generator)
 from .data import SCBTask, make_task
@@ -59,7 +59,7 @@ def normalise_columns(A:torch.Tensor, # T×N attention
     out = torch.where(s > 0, A / torch.where(s > 0, s, torch.ones_like(s)), torch.full_like(A, 1 / A.shape[0]))
     return torch.where(torch.isnan(s), torch.full_like(A, float('nan')), out)
 
-# %% ../nbs/05_stage2.ipynb #6f3bfb4b
+# %% ../nbs/05_stage2.ipynb #9a90883b
 class ProxRule(Rule):
     "The stage-2 update: precondition, project, soft-threshold (ℓ1 prox), normalise; each step can be switched off"
     def __init__(self, lr:float=0.01, # η, the step size (V and A)
@@ -87,7 +87,7 @@ class ProxRule(Rule):
         return V - self.lr_V * sV, Z
     def __repr__(self): return f"ProxRule({', '.join(f'{k}={v}' for k, v in self.config().items() if k != 'rule')})"
 
-# %% ../nbs/05_stage2.ipynb #36fde5ac
+# %% ../nbs/05_stage2.ipynb #5ea96d29
 def l1_fixed_point(Qmat:torch.Tensor, # T×N truth
                    lam:float, # λ
                   )->torch.Tensor:
@@ -105,7 +105,7 @@ def support_match(A:torch.Tensor, # T×N learned attention
     tol = check_number('tol', tol, lo=0)
     return int(((A > tol) == (Qmat.to(A.device) > 0)).all(0).sum())
 
-# %% ../nbs/05_stage2.ipynb #689f6f78
+# %% ../nbs/05_stage2.ipynb #75eeea25
 class RefitRule(Rule):
     "The refit: preconditioned step, projected on the support `mask`, no prox, entries off `mask` held at 0, normalised"
     def __init__(self, mask:torch.Tensor, # T×N bool, the detected support
@@ -141,7 +141,7 @@ def concat_results(a:TrainResult, b:TrainResult, # two consecutive runs (b start
     if b.diverged: cfg['diverged_at'] = a.steps + b.config['diverged_at']
     return TrainResult(name or a.name, m, b.params, a.samples + b.samples, a.seconds + b.seconds, cfg, b.twin)
 
-# %% ../nbs/05_stage2.ipynb #10b176c2
+# %% ../nbs/05_stage2.ipynb #3f71caf4
 @delegates(RunOptions)
 def stage2(task:SCBTask, # the task to learn
            V0:torch.Tensor, A0:torch.Tensor, # start (the stage-1 end point)
@@ -176,7 +176,7 @@ def stage2(task:SCBTask, # the task to learn
                     support_match=support_match(r.A, task.Qmat), support_match_tol=support_match(r.A, task.Qmat, rule.lam))
     return r
 
-# %% ../nbs/05_stage2.ipynb #71bee128
+# %% ../nbs/05_stage2.ipynb #66087704
 @delegates(RunOptions)
 def sgd(task:SCBTask, # the task to learn
         V0:torch.Tensor, A0:torch.Tensor, # start (the stage-1 end point)
@@ -230,7 +230,7 @@ def paper_runs(task:SCBTask, # the task (the paper: T=50, N=10, Q=2)
     for r in runs.values(): r.config['scale'] = scale
     return runs
 
-# %% ../nbs/05_stage2.ipynb #c63fc6f7
+# %% ../nbs/05_stage2.ipynb #3ab7c08b
 _STYLE = dict(prox=('tab:red', 'proximal η=0.01'), prox_nonorm=('tab:purple', 'proximal, no normalisation'),
               sgd_large=('tab:blue', 'SGD η₂ = 2'), sgd_small=('tab:cyan', "SGD η₂′ = 0.25"),
               prox_debiased=('tab:green', 'proximal η=0.05, then refit'), stage1=('0.5', 'stage 1'))
@@ -242,7 +242,7 @@ def _label(k, r):
 
 def _offset(runs): return runs['stage1'].steps if 'stage1' in runs else 0
 
-# %% ../nbs/05_stage2.ipynb #1ed9a23c
+# %% ../nbs/05_stage2.ipynb #0a9398f0
 def _plot_runs(ax, runs, methods, key, offset=0):
     "One line per method of metric `key` against the step (shifted by `offset`)"
     for k in methods:
@@ -277,7 +277,7 @@ def plot_fig1(runs:dict, # output of `paper_runs`
     ax.legend(loc='upper left', fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #12243351
+# %% ../nbs/05_stage2.ipynb #e356e633
 def plot_beside_truth(M:torch.Tensor, # a learned matrix (A or V)
                       truth:torch.Tensor, # what it should be (Qmat or P)
                       names:tuple=('learned A', 'Qmat'), # the two panel titles
@@ -315,7 +315,7 @@ def plot_loss(runs:dict, # name -> TrainResult with the 'loss' metric
     ax.legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #b19439b2
+# %% ../nbs/05_stage2.ipynb #bcd92857
 def plot_fig3(runs:dict, # output of `paper_runs`
               task:SCBTask, # the task they ran on
               methods=('prox', 'sgd_large', 'sgd_small'), # stage-2 runs to draw
@@ -334,7 +334,7 @@ def plot_fig3(runs:dict, # output of `paper_runs`
     axs[0, 0].legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #9c0556ba
+# %% ../nbs/05_stage2.ipynb #96a2a993
 def scale_gap(task, params, twin=None)->dict:
     "`‖V‖²_F − ‖A‖²_F` of the run (and of its twin): the quantity gradient flow conserves"
     (V, A) = params
@@ -361,7 +361,7 @@ def sgd_noise_runs(task:SCBTask, # the task
                                          log_every=max(1, n // 100), metrics=VA_METRICS + (scale_gap,), name=f'SGD B={B} η={lr:g}')
     return out
 
-# %% ../nbs/05_stage2.ipynb #ca67dddf
+# %% ../nbs/05_stage2.ipynb #676e7b31
 def long_sgd_twin(task:SCBTask, # the task
                   V0:torch.Tensor, A0:torch.Tensor, # the start
                   lr:float=0.25, # η₂
@@ -377,7 +377,7 @@ def distances_sn(task, params, twin=None)->dict:
     sc = float((mu * A.sum(0)).sum())
     return dict(dist_A=float(mu_norm(A - task.Qmat, mu)), dist_A_sn=float(mu_norm(A / sc - task.Qmat, mu)), scale=sc)
 
-# %% ../nbs/05_stage2.ipynb #95138724
+# %% ../nbs/05_stage2.ipynb #03ec7bdd
 def sgd_limit_claims(noise:dict, # output of `sgd_noise_runs`
                      gd:TrainResult|None=None, # output of `long_sgd_twin` (optional)
                     )->dict:
@@ -415,7 +415,7 @@ def plot_sgd_limits(noise:dict, gd:TrainResult, task:SCBTask, figsize=(8, 3.8))-
     axs[1].legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #d7e5c534
+# %% ../nbs/05_stage2.ipynb #c4c77c20
 def plot_fig4(runs:dict, # output of `paper_runs`
               task:SCBTask, # the task they ran on
               methods=('prox', 'prox_nonorm', 'sgd_large', 'sgd_small'), # stage-2 runs to draw
@@ -484,7 +484,7 @@ def stage2_claims(runs:dict, # output of `paper_runs` ('stage1', 'prox', 'sgd_la
     if missing: raise ScbError(f"runs must hold the runs 'stage1', 'prox', 'sgd_large', 'sgd_small'; missing {missing}")
     return dict(fig1=_fig1(runs, task, runs['prox'].config.get('lam', 0.05)), fig3=_fig3(runs), fig4=_fig4(runs))
 
-# %% ../nbs/05_stage2.ipynb #d0de9b41
+# %% ../nbs/05_stage2.ipynb #e178473e
 def samples_to_reach(r:TrainResult, # a training result
                      eps_V:float=0.05, # target for ‖V − P‖_μ
                      eps_A:float=0.1, # target for ‖A − Qmat‖_μ
@@ -515,7 +515,7 @@ def ablation_row(r:TrainResult, task:SCBTask, lam:float=PAPER_HPARAMS['prox']['l
                 support_exact=support_match(r.A, task.Qmat), support_tol=support_match(r.A, task.Qmat, lam),
                 off_support_nonzero=int((off != 0).sum()), samples=samples_to_reach(r))
 
-# %% ../nbs/05_stage2.ipynb #ffbb9769
+# %% ../nbs/05_stage2.ipynb #c9d5d468
 def ablation_claims(rows:dict, # variant -> `ablation_row` of one seed
                    )->dict:
     "The claims of the ablation table (one seed), each in the direction the chapter states"
@@ -534,7 +534,7 @@ def ablation_claims(rows:dict, # variant -> `ablation_row` of one seed
     c['normalisation_pins_the_scale'] = n['dist_A'] > 3 * f['dist_A'] and n['dist_A_sn'] < 2 * f['dist_A_sn']
     return c
 
-# %% ../nbs/05_stage2.ipynb #ca11babc
+# %% ../nbs/05_stage2.ipynb #1410d36e
 def plot_ablations(rows:dict, # variant -> `ablation_row`
                    figsize=(8, 3.8))->plt.Figure:
     "Final ‖V − P‖_μ and ‖A − Qmat‖_μ (raw and scale-normalised) of each ablation variant"
@@ -548,7 +548,7 @@ def plot_ablations(rows:dict, # variant -> `ablation_row`
     axs[0].invert_yaxis(); axs[1].legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #1d3ddd1a
+# %% ../nbs/05_stage2.ipynb #114d7943
 def uniform_start_runs(task:SCBTask, # the task
                        floors=(1e-3, 1e-5, 0.0), # clamps of ‖V‖²_Σ to try (0: none)
                        n_steps:int=200, # stage-2 steps
@@ -587,7 +587,7 @@ def plot_no_stage1(uniform:dict, runs:dict, figsize=(8, 3.8))->plt.Figure:
     ax.legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #d4fccadb
+# %% ../nbs/05_stage2.ipynb #b285c334
 FAST_GRID = ((0.03, 0.05), (0.1, 0.1), (0.15, 0.1))
 
 def fast_settings(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and the start
@@ -599,7 +599,7 @@ def fast_settings(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and
     return {f'η={lr:g}, λ={lam:g}': stage2(task, V0, A0, ProxRule(lr, lam), n_steps=n_steps, twin=False, seed=seed,
                                             progress=False, name=f'η={lr:g}, λ={lam:g}') for lr, lam in grid}
 
-# %% ../nbs/05_stage2.ipynb #f4e072f6
+# %% ../nbs/05_stage2.ipynb #9bdda64b
 PAPER_TASK = dict(n_vocab=10, seq_len=50, n_sparse=2, dtype='float64')
 
 def _paper_task(cfg): return make_task(**dict(cfg['task'], dtype=getattr(torch, cfg['task']['dtype'])))
@@ -644,7 +644,7 @@ def stage2_figures(payload:dict, cfg:dict)->dict:
 EXPERIMENT = Experiment('stage2', 'stage 1, then proximal descent vs SGD (paper Figs. 1, 3, 4), what limits SGD, stage 2 alone, ablations',
                         stage2_config, stage2_run, stage2_figures)
 
-# %% ../nbs/05_stage2.ipynb #2189700c
+# %% ../nbs/05_stage2.ipynb #345a86b7
 def check_l1_floor(f, # f(Qmat, mu, lam) -> your ‖A* − Qmat‖_μ
                    lam:float=0.05, # λ to test at
                    seed:int=0, # seed of the task
