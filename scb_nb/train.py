@@ -17,13 +17,13 @@ from fastcore.meta import delegates
 __all__ = ['VA_METRICS', 'Grads', 'batch_frequencies', 'Sampled', 'Exact', 'weighted_grads', 'Noisy', 'Autograd', 'Rule', 'SGD',
            'Optim', 'cos_mu', 'distances', 'signal_metrics', 'cosines', 'excess_loss', 'twin_gap', 'TrainResult',
            'RunOptions', 'run_options', 'torch_threads', 'progress_bar', 'train', 'FigureReport', 'Experiment',
-           'false_claims']
+           'false_claims', 'check_momentum']
 
-# %% ../nbs/03_train.ipynb #35d2f3a8
+# %% ../nbs/03_train.ipynb #2d6045f9
 from .checks import (ScbError, fail, check_int, check_flag, check_device, check_seed, as_generator, check_tensor,
                            check_positive)
-from .data import SCBTask, sample_batch, mix_context, bayes_loss
-from .model import predict
+from .data import SCBTask, sample_batch, mix_context, bayes_loss, make_task
+from .model import predict, uniform_init
 from .population import expected_grads, signals, mu_norm, batch_grads, population_loss, check_model
 
 # %% ../nbs/03_train.ipynb #6f723d2c
@@ -377,3 +377,16 @@ def false_claims(claims:dict, # {figure: {name: number or bool}}
                 )->list[str]:
     "The `figure.name` of every boolean in `claims` that is False"
     return [f"{f}.{k}" for f, c in claims.items() for k, v in c.items() if v is False]
+
+# %% ../nbs/03_train.ipynb #e247dcf6
+def check_momentum(rule:Rule, # your heavy-ball rule, e.g. `Momentum(lr=0.1, beta=0.9)`
+                   lr:float=0.1, beta:float=0.9, # the settings it was made with
+                   n_steps:int=10, # steps to compare
+                  )->str:
+    "Exercise 1: does your rule take the same steps as `torch.optim.SGD(lr=lr, momentum=beta)`?"
+    task = make_task(seed=0)
+    start = uniform_init(task.n_vocab, task.seq_len)
+    mine = train(task, start, rule, Exact(), n_steps, metrics=(), progress=False)
+    ref = train(task, start, Optim(torch.optim.SGD, lr=lr, momentum=beta), Exact(), n_steps, metrics=(), progress=False)
+    err = max(float((a - b).abs().max()) for a, b in zip(mine.params, ref.params))
+    return f"right: the two agree to {err:.1e}" if err < 1e-10 else f"not yet: after {n_steps} steps they differ by {err:.3g}"

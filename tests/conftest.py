@@ -96,3 +96,14 @@ def fast_run(tmp_path_factory):
     secs = time.perf_counter() - t0
     assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
     return out, secs, json.loads((out/'summary.json').read_text())
+
+# Tests run on every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml). The tests of one file that share
+# an expensive session fixture (the fast reproduction, the built site, a JupyterLab server, the wheel) stay on one
+# worker, so each fixture is built once; the notebooks and the other tests are spread over the workers.
+_GROUPS = {'test_cli.py': 'cli', 'test_site.py': 'site', 'test_jupyterlab.py': 'jupyterlab', 'test_wheel.py': 'wheel'}
+
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        g = _GROUPS.get(item.path.name)
+        if g: item.add_marker(pytest.mark.xdist_group(g))
