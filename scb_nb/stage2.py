@@ -377,7 +377,7 @@ def distances_sn(task, params, twin=None)->dict:
     sc = float((mu * A.sum(0)).sum())
     return dict(dist_A=float(mu_norm(A - task.Qmat, mu)), dist_A_sn=float(mu_norm(A / sc - task.Qmat, mu)), scale=sc)
 
-# %% ../nbs/05_stage2.ipynb #03ec7bdd
+# %% ../nbs/05_stage2.ipynb #8ad908fb
 def sgd_limit_claims(noise:dict, # output of `sgd_noise_runs`
                      gd:TrainResult|None=None, # output of `long_sgd_twin` (optional)
                     )->dict:
@@ -407,7 +407,9 @@ def plot_sgd_limits(noise:dict, gd:TrainResult, task:SCBTask, figsize=(8, 3.8))-
         lrs = [noise[k].config['lr'] for k in ks]
         axs[0].plot(lrs, [noise[k].final('dist_A') for k in ks], 'o-', color=c, label=f'B = {B}, noisy')
         axs[0].plot(lrs, [noise[k].final('pop_dist_A') for k in ks], 's--', color=c, mfc='none', label=f'B = {B}, twin')
-    axs[0].set(xscale='log', yscale='log', xlabel='SGD step η₂', ylabel='final ‖A − Qmat‖_μ', title='noisy run against its twin')
+    lrs = sorted({r.config['lr'] for r in noise.values() if not r.diverged})
+    axs[0].set(xscale='log', yscale='log', xlabel='SGD step η₂ (larger ones diverge)', ylabel='final ‖A − Qmat‖_μ', title='noisy run against its twin')
+    axs[0].set_xticks(lrs, [f'{x:g}' for x in lrs]); axs[0].xaxis.set_minor_locator(plt.NullLocator())
     axs[0].legend(fontsize=10)
     axs[1].plot(gd.metrics['step'], gd.metrics['scale_gap'], color='tab:cyan', label=f"{gd.name}, exact gradients")
     axs[1].axhline(float(task.P.pow(2).sum() - task.Qmat.pow(2).sum()), color='gold', ls='--', label='value at the truth')
@@ -548,7 +550,7 @@ def plot_ablations(rows:dict, # variant -> `ablation_row`
     axs[0].invert_yaxis(); axs[1].legend(fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #114d7943
+# %% ../nbs/05_stage2.ipynb #fc579cd6
 def uniform_start_runs(task:SCBTask, # the task
                        floors=(1e-3, 1e-5, 0.0), # clamps of ‖V‖²_Σ to try (0: none)
                        n_steps:int=200, # stage-2 steps
@@ -578,12 +580,13 @@ def plot_no_stage1(uniform:dict, runs:dict, figsize=(8, 3.8))->plt.Figure:
     "‖A − Qmat‖_μ against the samples drawn: stage 2 from the uniform start at each clamp, and stage 1 followed by stage 2"
     fig, ax = plt.subplots(figsize=figsize, layout='constrained')
     s1, p = runs['stage1'], runs['prox']
-    ax.plot(s1.metrics['samples'], s1.metrics['dist_A'], color='0.5', label='stage 1')
-    ax.plot(np.asarray(p.metrics['samples']) + s1.samples, p.metrics['dist_A'], color='tab:red', label='then stage 2')
+    line = lambda x, y, **kw: ax.plot(np.asarray(x)[1:], np.asarray(y)[1:], **kw)   # from the first step (log axis)
+    line(s1.metrics['samples'], s1.metrics['dist_A'], color='0.5', label='stage 1')
+    line(np.asarray(p.metrics['samples']) + s1.samples, p.metrics['dist_A'], color='tab:red', label='then stage 2')
     for (k, r), ls in zip(uniform.items(), ('-', '--', ':')):
-        ax.plot(r.metrics['samples'], r.metrics['dist_A'], color='k', ls=ls, label=r.name)
+        line(r.metrics['samples'], r.metrics['dist_A'], color='k', ls=ls, lw=2.5 if ls == ':' else 1.2, label=r.name)
     ax.axhline(0.1, color='tab:green', lw=0.8, label='target 0.1')
-    ax.set(xscale='symlog', xlabel='samples drawn', ylabel='‖A − Qmat‖_μ', title='two stages against stage 2 alone (T=50, N=10, Q=2)')
+    ax.set(xscale='log', xlabel='samples drawn', ylabel='‖A − Qmat‖_μ', title='two stages against stage 2 alone (T=50, N=10, Q=2)')
     ax.legend(fontsize=10)
     return fig
 
