@@ -12,7 +12,8 @@ from typing import Callable
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'SUMMARY_DIGITS', 'SCALES', 'ReproduceError', 'load_experiment', 'experiments', 'figure_entry',
-           'failed_claims', 'summary_markdown', 'check_out_dir', 'package_fingerprint', 'reproduce']
+           'failed_claims', 'summary_markdown', 'check_folder', 'check_out_dir', 'cache_folder', 'package_fingerprint',
+           'reproduce']
 
 # %% ../nbs/81_reproduce.ipynb #f9320693
 import matplotlib.pyplot as plt
@@ -99,17 +100,34 @@ def summary_markdown(summary:dict, # as written to summary.json
               + (f"; failing: {', '.join(fails)}" if fails else '') + '.']
     return '\n'.join(lines) + '\n'
 
-# %% ../nbs/81_reproduce.ipynb #e4c6db1b
-def check_out_dir(out, # the output folder
-                 )->Path:
-    "`out` as a Path to a folder that exists (created if needed) and is writable, or a `ReproduceError`"
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise ReproduceError(f"out {str(out)!r} exists and is not a folder")
+# %% ../nbs/81_reproduce.ipynb #89ab02b9
+def check_folder(path, # the folder
+                 name:str='out', # the parameter, for the message
+                )->Path:
+    "`path` as a Path to a folder that exists (created if needed) and is writable, or a `ReproduceError`"
+    if path is None or not str(path).strip(): raise ReproduceError(f"{name} must be a folder path, got {str(path)!r}")
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise ReproduceError(f"{name} {str(path)!r} exists and is not a folder")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out): pass
-    except OSError as e: raise ReproduceError(f"out {str(out)!r} is not writable ({e.strerror or e})") from None
-    return out
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path): pass
+    except OSError as e: raise ReproduceError(f"{name} {str(path)!r} is not writable ({e.strerror or e})") from None
+    return path
+
+def check_out_dir(out)->Path:
+    "`check_folder(out, 'out')`"
+    return check_folder(out, 'out')
+
+def cache_folder(cache_dir, # a folder, None (the default: $SCB_NB_CACHE, else OUT/.scb_cache) or False (no cache)
+                 out:Path, # the output folder
+                )->Path|None:
+    "The checked cache folder, or None for no cache"
+    if cache_dir is False: return None
+    if cache_dir is None:
+        env = os.environ.get('SCB_NB_CACHE')
+        if env is not None: return check_folder(env, 'SCB_NB_CACHE')
+        return check_folder(out/'.scb_cache', 'cache_dir')
+    return check_folder(cache_dir, 'cache_dir')
 
 # %% ../nbs/81_reproduce.ipynb #3a300467
 SCALES = ('fast', 'paper')
@@ -154,7 +172,7 @@ def _write_summary(out:Path, summary:dict, t0:float)->dict:
     atomic_write(out/'summary.md', summary_markdown(summary))
     return summary
 
-# %% ../nbs/81_reproduce.ipynb #7aa6549e
+# %% ../nbs/81_reproduce.ipynb #576a8655
 def reproduce(out='scb_out', # output folder (created if needed)
               scale:str='fast', # 'fast' (minutes on a laptop) or 'paper' (the paper's sample sizes)
               seed:int=0, # seed of the task instances and of the training runs
@@ -170,8 +188,8 @@ def reproduce(out='scb_out', # output folder (created if needed)
     if threads is not None: check_int('threads', threads, lo=1)
     exps = _resolve(only, check_choice('scale', scale, SCALES))
     out = check_out_dir(out)
-    if cache_dir is None: cache_dir = os.environ.get('SCB_NB_CACHE') or out/'.scb_cache'
+    cache_dir = cache_folder(cache_dir, out)   # checked before any work: a finished run is never lost to a bad cache path
     t0, summary = time.perf_counter(), dict(scb_nb_version=scb_nb.__version__, scale=scale, seed=seed, device=device, figures={})
     with torch_threads(threads):
-        for exp in exps: _run_one(exp, out, scale, seed, device, cache_dir or None, progress, log, summary['figures'])
+        for exp in exps: _run_one(exp, out, scale, seed, device, cache_dir, progress, log, summary['figures'])
     return _write_summary(out, summary, t0)

@@ -239,3 +239,15 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     assert temp_files(out) == [], temp_files(out)
     for f in out.rglob('*.json'): json.loads(f.read_text())   # whatever exists is complete
     assert not (out/'summary.json').exists()
+
+def test_empty_or_bad_folders_are_refused_before_any_work(tmp_path):
+    "`--out ''`, `--cache ''`, an empty `$SCB_NB_CACHE` and a cache path that is a file: one line, nothing computed"
+    f = tmp_path/'a_file'
+    f.write_text('x')
+    for args, env in ((['--out', ''], {}), (['--out', tmp_path/'o1', '--cache', ''], {}),
+                      (['--out', tmp_path/'o2', '--cache', f], {}), (['--out', tmp_path/'o3'], {'SCB_NB_CACHE': ''})):
+        r = subprocess.run(CMD + ['reproduce'] + [str(a) for a in args], capture_output=True, text=True, timeout=120,
+                           env=_env() | env, cwd=tmp_path)
+        assert r.returncode == 1 and 'Traceback' not in r.stderr, (args, env, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and ('must be a folder path' in r.stderr or 'not a folder' in r.stderr), r.stderr
+        assert not list(tmp_path.glob('*.png')) and not (tmp_path/'summary.json').exists()
