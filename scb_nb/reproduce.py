@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'SUMMARY_DIGITS', 'SCALES', 'ReproduceError', 'load_experiment', 'experiments', 'figure_entry',
-           'failed_claims', 'summary_markdown', 'check_folder', 'check_out_dir', 'cache_folder', 'package_fingerprint',
-           'reproduce']
+__all__ = ['EXPERIMENTS', 'SUMMARY_DIGITS', 'SCALES', 'RUN_FIELDS', 'ReproduceError', 'load_experiment', 'experiments',
+           'figure_entry', 'failed_claims', 'summary_markdown', 'check_folder', 'check_out_dir', 'cache_folder',
+           'package_fingerprint', 'split_summary', 'reproduce']
 
 # %% ../nbs/81_reproduce.ipynb #f9320693
 import matplotlib.pyplot as plt
@@ -67,8 +67,8 @@ def figure_entry(exp_name:str, # the experiment that drew it
                 metrics={k: _finite(v) for k, v in rep.metrics.items()}, samples=int(rep.samples),
                 seconds=round(float(rep.seconds), 3), cached=bool(hit))
 
-# %% ../nbs/81_reproduce.ipynb #624311fe
-def failed_claims(summary:dict, # as written to summary.json
+# %% ../nbs/81_reproduce.ipynb #518749c3
+def failed_claims(summary:dict, # as `reproduce` returns it (or as written to summary.json)
                  )->list[str]:
     "`figure.metric` for every boolean metric of `summary` that is False (`scb_nb.train.false_claims` on its metrics)"
     return false_claims({f: e['metrics'] for f, e in summary['figures'].items()})
@@ -87,8 +87,8 @@ def _row(name:str, e:dict, links:bool)->str:
     label = f"[{name}]({e['png']})" if links else name
     return f"| {label} | {e['caption']} | {ms} | {e['samples']:,} | {e['seconds']:.1f} | {'yes' if e['cached'] else 'no'} |"
 
-# %% ../nbs/81_reproduce.ipynb #3bd8f93d
-def summary_markdown(summary:dict, # as written to summary.json
+# %% ../nbs/81_reproduce.ipynb #a926b2ae
+def summary_markdown(summary:dict, # as `reproduce` returns it
                      links:bool=True, # link each figure's name to its PNG (which sits beside summary.md)
                     )->str:
     "`summary` as a markdown table, one row per figure, and a last line counting the claims that hold"
@@ -163,12 +163,24 @@ def _run_one(exp:Experiment, out:Path, scale, seed, device, cache_dir, progress,
         figures[fig_name] = figure_entry(exp.name, fig_name, rep, hit)
     log(f"{exp.name}: {'from the cache' if hit else 'computed'} in {time.perf_counter() - t1:.1f} s")
 
-# %% ../nbs/81_reproduce.ipynb #b4d50dd5
+# %% ../nbs/81_reproduce.ipynb #8884dc27
+RUN_FIELDS = ('seconds', 'cached')   # what can differ between two runs of one configuration
+
+def split_summary(summary:dict)->tuple[dict, dict]:
+    "`(results, run)`: the summary without, and the run facts alone (per-figure seconds and cache hits, wall time)"
+    res = {k: v for k, v in summary.items() if k != 'wall_seconds'}
+    res['figures'] = {f: {k: v for k, v in e.items() if k not in RUN_FIELDS} for f, e in summary['figures'].items()}
+    run = dict(wall_seconds=summary.get('wall_seconds'),
+               figures={f: {k: e[k] for k in RUN_FIELDS if k in e} for f, e in summary['figures'].items()})
+    return res, run
+
 def _write_summary(out:Path, summary:dict, t0:float)->dict:
-    "Count the claims, stamp the wall time, write summary.json and summary.md"
+    "Count the claims, stamp the wall time, write summary.json (results), run.json (this run) and summary.md (both)"
     summary['n_claims'] = sum(isinstance(v, bool) for e in summary['figures'].values() for v in e['metrics'].values())
     summary['wall_seconds'] = round(time.perf_counter() - t0, 3)
-    atomic_write(out/'summary.json', json.dumps(summary, indent=1, allow_nan=False) + '\n')
+    res, run = split_summary(summary)
+    atomic_write(out/'summary.json', json.dumps(res, indent=1, allow_nan=False) + '\n')
+    atomic_write(out/'run.json', json.dumps(run, indent=1, allow_nan=False) + '\n')
     atomic_write(out/'summary.md', summary_markdown(summary))
     return summary
 
