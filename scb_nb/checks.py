@@ -11,8 +11,8 @@ from numbers import Integral, Real
 import torch
 
 # %% auto #0
-__all__ = ['SEED_MAX', 'ScbError', 'ScbTypeError', 'fail', 'check_int', 'check_number', 'check_positive', 'check_flag',
-           'check_choice', 'check_tensor', 'check_device', 'check_seed', 'as_generator']
+__all__ = ['MAX_ENTRIES', 'SEED_MAX', 'ScbError', 'ScbTypeError', 'fail', 'check_int', 'check_number', 'check_positive',
+           'check_size', 'check_flag', 'check_choice', 'check_tensor', 'check_device', 'check_seed', 'as_generator']
 
 # %% ../nbs/91_checks.ipynb #649beac7
 class ScbError(ValueError):
@@ -84,6 +84,17 @@ def check_number(name:str, # the parameter's name
 def check_positive(name:str, value, hi:float|None=None)->float:
     "`value` as a finite `float` > 0 (and ≤ `hi`), or the package's error"
     return check_number(name, value, lo=0, lo_open=True, hi=hi)
+
+# %% ../nbs/91_checks.ipynb #ac87c20e
+MAX_ENTRIES = 2**28
+
+def check_size(name:str, # what the entries are for, for the message (e.g. 'n_vocab × n_vocab')
+               entries:int, # how many entries the array would have
+               hi:int=MAX_ENTRIES, # the most allowed
+              )->int:
+    "`entries` if an array of that many entries is allowed, else the package's error"
+    if entries > hi: raise ScbError(f"{name} = {entries:,} entries is more than the {hi:,} allowed (2 GiB in float64): use smaller sizes")
+    return entries
 
 # %% ../nbs/91_checks.ipynb #1e94aa2d
 def check_flag(name:str, value)->bool:
