@@ -229,3 +229,36 @@ def test_empty_or_bad_folders_are_refused_before_any_work(tmp_path):
         assert r.returncode == 1 and 'Traceback' not in r.stderr, (args, env, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1 and ('must be a folder path' in r.stderr or 'not a folder' in r.stderr), r.stderr
         assert not list(tmp_path.glob('*.png')) and not (tmp_path/'summary.json').exists()
+
+def _complete(out, reference):
+    "The folder holds one whole run: the reference's summary.json byte for byte, every PNG it names, no leftovers"
+    assert (out/'summary.json').read_bytes() == reference
+    s = json.loads(reference)
+    assert all((out/e['png']).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' for e in s['figures'].values())
+    assert not list(out.glob('.staging-*')) and temp_files(out) == []
+
+@pytest.mark.parametrize('delay', [0.8, 1.6, 2.4])
+def test_sigkill_then_rerun_recovers(fast_run, tmp_path, delay):
+    "A run killed with SIGKILL at some point leaves the previous run's files whole; the next run cleans up and completes"
+    out, _, _ = fast_run
+    out2 = tmp_path/'out'
+    shutil.copytree(out, out2)
+    reference = (out/'summary.json').read_bytes()
+    p = subprocess.Popen(CMD + ['reproduce', '--out', str(out2), '--seed', '0'], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=_env())
+    time.sleep(delay)
+    p.kill(); p.wait()
+    assert (out2/'summary.json').read_bytes() == reference                  # never a mix of two runs
+    r, _ = cli('reproduce', '--out', out2, '--seed', 0)
+    assert r.returncode == 0, r.stderr
+    _complete(out2, reference)
+
+def test_two_concurrent_runs_on_one_folder(fast_run, tmp_path):
+    "Two runs at once on one output folder both succeed and leave one whole run behind"
+    out, _, _ = fast_run
+    out2 = tmp_path/'out'
+    shutil.copytree(out, out2)
+    ps = [subprocess.Popen(CMD + ['reproduce', '--out', str(out2), '--seed', '0'], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=_env()) for _ in range(2)]
+    for p in ps: assert p.wait(timeout=300) == 0, p.stderr.read()
+    _complete(out2, (out/'summary.json').read_bytes())
