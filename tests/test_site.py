@@ -1,6 +1,6 @@
 """The docs site as a reader meets it: built once by `tools/build_site.py` (nbdev's processing, smalldocs, KaTeX),
 served on 127.0.0.1, and opened in Chromium. Every notebook in nbs/ is a page; nothing here names a chapter."""
-import importlib, inspect, json, os, re
+import importlib, inspect, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 from urllib.parse import urljoin, urlparse, unquote
 import pytest
@@ -194,3 +194,17 @@ def _search(browser, site_url, shots, query, anchor):
     pg.goto(hrefs[[h.endswith('#' + anchor) for h in hrefs].index(True)], wait_until='networkidle')
     assert pg.locator(f'[id="{anchor}"]').count() == 1
     pg.close()
+
+def test_site_builds_from_a_checkout_under_a_hidden_folder(site, tmp_path):
+    "A clone in ~/.cache/... or ~/.src/... gets the same pages (nbdev skips paths with a part starting with '.')"
+    proj = tmp_path/'.hidden'/'proj'
+    shutil.copytree(ROOT, proj, symlinks=True, ignore=shutil.ignore_patterns('.venv', '.git', '_docs', '_proc', '_site',
+                                                                          '__pycache__', 'node_modules', 'scb_out'))
+    if (ROOT/'node_modules').exists(): (proj/'node_modules').symlink_to(ROOT/'node_modules')
+    out = tmp_path/'site'
+    r = subprocess.run([sys.executable, 'tools/build_site.py', '--out', str(out), '--pages-json', str(tmp_path/'pages.json')],
+                       cwd=proj, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    pages = json.loads((tmp_path/'pages.json').read_text())
+    assert [p['page'] for p in pages] == [p['page'] for p in site.pages]
+    assert all((out/p['page']).exists() for p in pages)

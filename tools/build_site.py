@@ -55,7 +55,9 @@ def nbdev_prepare(force=False, skip_file_re=None):
     refresh_quarto_yml()
     nbdev.doclinks._build_modidx()
     kw = dict(skip_file_re=skip_file_re) if skip_file_re else {}
-    try: cache = proc_nbs(cfg.nbs_path, n_workers=0, force=force, **kw)
+    # A relative path: nbdev skips any file whose path has a part starting with '.', the folders above the project
+    # included, so a checkout under a hidden folder (~/.cache/..., ~/.src/...) would otherwise get no pages at all.
+    try: cache = proc_nbs(os.path.relpath(cfg.nbs_path, ROOT), n_workers=0, force=force, **kw)
     except Exception as e:
         bad = '\n'.join(f'  {nb} cell {i} uses {", ".join(m)}: {src}' for nb, i, m, src in docs_eval_failures(cfg.nbs_path, skip_file_re))
         hint = ("\nnbdev's docs processing runs every cell that contains an import (with only the import, export and "
