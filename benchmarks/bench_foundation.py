@@ -12,7 +12,8 @@ one example (N×T) at a time, which is cheaper than the float64 reference it sta
 """
 import argparse, platform, statistics, sys, time, timeit
 import torch
-from scb_nb.data import make_task, sample_batch, sample_context, one_hot_context, bayes_predict, as_generator
+from scb_nb.checks import as_generator
+from scb_nb.data import make_task, sample_batch, sample_context, one_hot_context, bayes_predict
 from scb_nb.population import batch_grads, batch_grads_columns
 
 
@@ -63,7 +64,7 @@ def rel_err(a, b)->float:
 
 
 def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, tol):
-    "Time ours and the naive reference on one (N, T, B) case; returns table rows and a check summary"
+    "Time ours and the naive reference on one (N, T, B) case; returns table rows, a check summary, the RNG floor"
     t0 = time.perf_counter()
     task = make_task(n_vocab=N, seq_len=T, n_sparse=2, seed=0)
     setup_s = time.perf_counter() - t0
@@ -86,10 +87,13 @@ def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, tol):
     g = as_generator(3)
     n_o, r_o = rep_ours
     n_n, r_n = rep_naive
-    rows = []
+    rows, floors = [], []
     ours = median_ms(lambda: sample_batch(task, B, g), n_o, r_o)
     naive = median_ms(lambda: naive_sample(task, B, g, naive_chunk, naive_dtype), n_n, r_n)
     rows.append((case, 'sampler (sample_batch)', ours, naive))
+    n_u = B * (T + 1) + 2 * B   # the uniforms the sampler draws: T + 1 tokens, the position and the output per example
+    floor = median_ms(lambda: torch.rand(n_u, generator=g, dtype=torch.float64), n_o, r_o)
+    floors.append((case, ours, floor))
     ours = median_ms(lambda: batch_grads(V, A, batch), n_o, r_o)
     naive = median_ms(lambda: naive_grads(V, A, batch, naive_chunk, naive_dtype), n_n, r_n)
     rows.append((case, 'gradient (batch_grads)', ours, naive))
@@ -101,7 +105,7 @@ def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, tol):
     check = (f"{case}: task setup {setup_s:.1f} s; {naive_note}; max rel. diff ours vs naive: "
              f"∇V {err_V:.1e}, ∇A {err_A:.1e}, output law {err_p:.1e} (tolerance {tol:g}); "
              f"repeats: ours {r_o}×{n_o}, naive {r_n}×{n_n}")
-    return rows, check
+    return rows, check, floors
 
 
 def main(argv=None):
@@ -114,15 +118,17 @@ def main(argv=None):
     if not args.small:
         cases.append(dict(N=500, T=100_000, B=64, naive_chunk=1, naive_dtype=torch.float32,
                           rep_ours=(1, 5), rep_naive=(1, 3), tol=1e-3))
-    rows, checks = [], []
+    rows, checks, floors = [], [], []
     for c in cases:
-        r, chk = run_case(**c)
-        rows += r; checks.append(chk)
+        r, chk, fl = run_case(**c)
+        rows += r; checks.append(chk); floors += fl
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, {platform.processor() or platform.machine()}, "
           f"python {sys.version.split()[0]}\n")
     print("| case | what | ours (ms) | naive one-hot (ms) | naive / ours |")
     print("|---|---|---|---|---|")
     for case, what, o, n in rows: print(f"| {case} | {what} | {o:.3f} | {n:.3f} | {n / o:.1f}× |")
+    print("\n| case | sampler (ms) | drawing its float64 uniforms alone (ms) | sampler / floor |\n|---|---|---|---|")
+    for case, o, f in floors: print(f"| {case} | {o:.3f} | {f:.3f} | {o / f:.1f}× |")
     print()
     for chk in checks: print("*", chk)
 
