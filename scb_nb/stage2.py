@@ -16,22 +16,21 @@ from fastcore.meta import delegates
 # %% auto #0
 __all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'SGD_GRID', 'ABLATIONS', 'FAST_GRID', 'PAPER_TASK', 'EXPERIMENT',
            'precondition_step', 'soft_threshold', 'normalise_columns', 'ProxRule', 'l1_fixed_point', 'support_match',
-           'RefitRule', 'Refit', 'concat_results', 'stage2', 'sgd', 'paper_runs', 'plot_fig1', 'plot_beside_truth',
-           'plot_columns', 'plot_loss', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'distances_sn',
-           'sgd_limit_claims', 'plot_sgd_limits', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'ablation_runs',
-           'ablation_row', 'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims',
-           'plot_no_stage1', 'fast_settings', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
+           'RefitRule', 'Refit', 'concat_results', 'stage2', 'sgd', 'paper_runs', 'plot_fig1', 'plot_columns',
+           'plot_excess_loss', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'sgd_limit_claims',
+           'plot_sgd_limits', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'ablation_runs', 'ablation_row',
+           'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims', 'plot_no_stage1',
+           'fast_settings', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
 
-# %% ../nbs/05_stage2.ipynb #1e1b1d9e
+# %% ../nbs/05_stage2.ipynb #7c1f5c7b
 from .checks import (ScbError, fail, check_int, check_number, check_positive, check_flag, check_choice,
                            check_seed, check_device, check_tensor, as_generator)
 from .data import SCBTask, make_task
 from .population import sigma_norm2, expected_grads, signals, mu_norm
 from .train import (Rule, SGD, Sampled, Exact, RunOptions, run_options, TrainResult, train, Experiment, FigureReport,
-                          false_claims, VA_METRICS)
+                          false_claims, VA_METRICS, distances)
 from .model import uniform_init
-from .plots import heatmap
-from .stage1 import stage1, precondition_V, precondition_A, project_columns
+from .stage1 import stage1, precondition_V, precondition_A, project_columns, plot_learned
 
 # %% ../nbs/05_stage2.ipynb #08857716
 def precondition_step(V:torch.Tensor, A:torch.Tensor, # current model
@@ -277,17 +276,7 @@ def plot_fig1(runs:dict, # output of `paper_runs`
     ax.legend(loc='upper left', fontsize=10)
     return fig
 
-# %% ../nbs/05_stage2.ipynb #e356e633
-def plot_beside_truth(M:torch.Tensor, # a learned matrix (A or V)
-                      truth:torch.Tensor, # what it should be (Qmat or P)
-                      names:tuple=('learned A', 'Qmat'), # the two panel titles
-                      figsize=(8, 3.6))->plt.Figure:
-    "Heatmaps of a learned matrix and of the truth on one colour scale"
-    fig, axs = plt.subplots(1, 2, figsize=figsize, layout='constrained')
-    vmax = float(max(M.max(), truth.max()))
-    for ax, X, t in zip(axs, (M, truth), names): heatmap(X, ax=ax, title=t, xlabel='query token k', colorbar=ax is axs[1], vmin=0, vmax=vmax)
-    return fig
-
+# %% ../nbs/05_stage2.ipynb #07fae2c5
 def plot_columns(A:torch.Tensor, # T×N learned attention
                  Qmat:torch.Tensor, # T×N truth
                  lam:float, # λ (draws the ℓ1 fixed point (q − λ)₊)
@@ -304,7 +293,7 @@ def plot_columns(A:torch.Tensor, # T×N learned attention
     axs[0, 0].legend(fontsize=10)
     return fig
 
-def plot_loss(runs:dict, # name -> TrainResult with the 'loss' metric
+def plot_excess_loss(runs:dict, # name -> TrainResult with the 'loss' metric
               figsize=(8, 3.6))->plt.Figure:
     "Excess population loss (loss minus the Bayes loss) against the stage-2 step, log scale"
     fig, ax = plt.subplots(figsize=figsize, layout='constrained')
@@ -361,21 +350,15 @@ def sgd_noise_runs(task:SCBTask, # the task
                                          log_every=max(1, n // 100), metrics=VA_METRICS + (scale_gap,), name=f'SGD B={B} η={lr:g}')
     return out
 
-# %% ../nbs/05_stage2.ipynb #676e7b31
+# %% ../nbs/05_stage2.ipynb #c43b6653
 def long_sgd_twin(task:SCBTask, # the task
                   V0:torch.Tensor, A0:torch.Tensor, # the start
                   lr:float=0.25, # η₂
                   n_steps:int=20_000, # steps on the exact gradients
                  )->TrainResult:
     "Plain gradient descent on the exact population gradients (SGD's noise-free twin), run long"
-    return train(task, (V0, A0), SGD(lr), Exact(), n_steps, metrics=(distances_sn, scale_gap), log_every=max(1, n_steps // 200),
+    return train(task, (V0, A0), SGD(lr), Exact(), n_steps, metrics=(distances, scale_gap), log_every=max(1, n_steps // 200),
                  name=f'GD η={lr:g}', progress=False)
-
-def distances_sn(task, params, twin=None)->dict:
-    "‖A − Qmat‖_μ raw and scale-normalised, and the attention scale s = Σ_k μ_k 1ᵀa⁽ᵏ⁾"
-    (V, A), mu = params, task.mu
-    sc = float((mu * A.sum(0)).sum())
-    return dict(dist_A=float(mu_norm(A - task.Qmat, mu)), dist_A_sn=float(mu_norm(A / sc - task.Qmat, mu)), scale=sc)
 
 # %% ../nbs/05_stage2.ipynb #8ad908fb
 def sgd_limit_claims(noise:dict, # output of `sgd_noise_runs`
