@@ -96,7 +96,7 @@ def embed(tokens:torch.Tensor, # B×T context tokens
     pos = torch.eye(T + 1, dtype=dtype, device=tokens.device).expand(B, -1, -1)  # B×(T+1)×(T+1)
     return torch.cat([tok, pos], 2).transpose(1, 2)
 
-# %% ../nbs/01_model.ipynb #2d0eb671
+# %% ../nbs/01_model.ipynb #e2268c32
 class LinearAttention(nn.Module):
     "A single-head linear-attention layer read at the last (query) column: `W_V Z_ctx Z_ctxᵀ W_Kᵀ W_Q z_query`"
     def __init__(self, W_K:torch.Tensor, # d_k × d key weights
@@ -109,13 +109,17 @@ class LinearAttention(nn.Module):
         check_tensor('W_V', W_V, (None, W_K.shape[1]), dtype=W_K.dtype, device=W_K.device)   # W_V: (d_out, d)
         self.W_K, self.W_Q, self.W_V = nn.Parameter(W_K), nn.Parameter(W_Q), nn.Parameter(W_V)
 
-    def forward(self, Z:torch.Tensor)->torch.Tensor:
-        "Output at the query column for embeddings `Z` (B × d × (T+1))"
+    def scores(self, Z:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
+        "The context columns of `Z` (B × d × T) and their scores ⟨W_K z_t, W_Q z_query⟩ (B × T)"
         check_tensor('Z', Z, (None, self.W_K.shape[1], None), dtype=self.W_K.dtype, device=self.W_K.device)
         if Z.shape[2] < 2: fail('Z', 'a tensor of shape (B, d, T+1) with T ≥ 1 context columns', Z)
         ctx, zq = Z[:, :, :-1], Z[:, :, -1]
-        scores = ((self.W_K @ ctx).transpose(1, 2) @ (zq @ self.W_Q.T)[:, :, None]).squeeze(2)  # B×T: ⟨W_K z_t, W_Q z_q⟩
-        return ((self.W_V @ ctx) @ scores[:, :, None]).squeeze(2)
+        return ctx, ((self.W_K @ ctx).transpose(1, 2) @ (zq @ self.W_Q.T)[:, :, None]).squeeze(2)
+
+    def forward(self, Z:torch.Tensor)->torch.Tensor:
+        "Output at the query column for embeddings `Z` (B × d × (T+1)): the values weighted by the raw scores"
+        ctx, s = self.scores(Z)
+        return ((self.W_V @ ctx) @ s[:, :, None]).squeeze(2)
 
 # %% ../nbs/01_model.ipynb #8515baf9
 def block_weights(V:torch.Tensor, # N×N value matrix
