@@ -302,7 +302,7 @@ def ce_claims(r:TrainResult, task:SCBTask, seed:int=1)->dict:
     c['loss_below_zero'] = c['final_loss'] < 0
     return c
 
-# %% ../nbs/07_softmax.ipynb #5bd0c36b
+# %% ../nbs/07_softmax.ipynb #b8199587
 def softmax_config(scale:str, seed:int, device:str)->dict:
     "The configuration (the cache key) of the softmax experiment"
     check_choice('scale', scale, SOFTMAX_SCALES)
@@ -312,23 +312,25 @@ def softmax_config(scale:str, seed:int, device:str)->dict:
 def _task(cfg): return make_task(**dict(cfg['task'], dtype=getattr(torch, cfg['task']['dtype'])))
 
 def softmax_run(cfg:dict, progress:bool|None=False)->dict:
-    "Everything Fig. 2 needs for `cfg`: each run's `to_dict()`"
+    "Everything Fig. 2 needs for `cfg`: each run's `to_dict()`, by group ('fig2': `fig2_runs`, 'ce': the cross-entropy run)"
     task, seed, dev = _task(cfg), cfg['seed'] + 1, cfg['device']
-    runs = dict(fig2_runs(task, cfg['scale'], seed=seed, device=dev), ce=ce_run(task, seed=seed, device=dev))
-    return {k: r.to_dict() for k, r in runs.items()}
+    groups = dict(fig2=fig2_runs(task, cfg['scale'], seed=seed, device=dev), ce=dict(ce=ce_run(task, seed=seed, device=dev)))
+    return {g: {k: r.to_dict() for k, r in rs.items()} for g, rs in groups.items()}
 
 _CAPTIONS = dict(fig2='learned attention and value matrices: softmax attention (Adam) and linear attention (stage 2) beside the truth',
                  fig2_losses='excess population loss and off-support attention mass; softmax under SGD for contrast; cross-entropy on the raw output')
 
 def softmax_figures(payload:dict, cfg:dict)->dict:
     "Fig. 2 (two panels) with the numbers and claims of `softmax_claims` (and `ce_claims` beside the losses)"
-    runs, task = {k: TrainResult.from_dict(d) for k, d in payload.items()}, _task(cfg)
-    ce = runs.pop('ce')
+    g, task = {k: {n: TrainResult.from_dict(d) for n, d in rs.items()} for k, rs in payload.items()}, _task(cfg)
+    runs, ce = g['fig2'], g['ce']['ce']
     claims = softmax_claims(runs, task)
     claims['fig2_losses'].update({f'ce_{k}': v for k, v in ce_claims(ce, task, cfg['seed'] + 1).items()})
-    cost = sum(r.samples for r in runs.values()) + ce.samples, sum(r.seconds for r in runs.values()) + ce.seconds
-    return dict(fig2=FigureReport(plot_fig2(runs, task), claims['fig2'], *cost, _CAPTIONS['fig2']),
-                fig2_losses=FigureReport(plot_fig2_losses(runs), claims['fig2_losses'], 0, 0.0, _CAPTIONS['fig2_losses']))
+    cost = lambda rs: (sum(r.samples for r in rs), sum(r.seconds for r in rs))   # each run counted once, where it is drawn
+    models = [runs[k] for k in _MODELS]
+    return dict(fig2=FigureReport(plot_fig2(runs, task), claims['fig2'], *cost(models), _CAPTIONS['fig2']),
+                fig2_losses=FigureReport(plot_fig2_losses(runs), claims['fig2_losses'],
+                                         *cost([r for k, r in runs.items() if k not in _MODELS] + [ce]), _CAPTIONS['fig2_losses']))
 
 EXPERIMENT = Experiment('softmax', 'softmax attention against linear attention on the same SCB task (paper Fig. 2)',
                         softmax_config, softmax_run, softmax_figures)
