@@ -27,8 +27,8 @@ from .train import Experiment, FigureReport, false_claims, torch_threads
 class ReproduceError(ScbError):
     "A bad environment for `reproduce` (the console script prints it as one line)"
 
-# %% ../nbs/81_reproduce.ipynb #d1abd8bd
-EXPERIMENTS = {'stage2': 'scb_nb.stage2', 'softmax': 'scb_nb.softmax'}
+# %% ../nbs/81_reproduce.ipynb #51b708ce
+EXPERIMENTS = {'stage2': 'scb_nb.stage2', 'transfer': 'scb_nb.transfer', 'softmax': 'scb_nb.softmax'}
 
 def load_experiment(name:str, # a key of `EXPERIMENTS`
                    )->Experiment:
