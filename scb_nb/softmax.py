@@ -137,7 +137,7 @@ def softmax_metrics(task, params, twin=None)->dict:
     for m in COMPARE_METRICS: row.update(m(task, (V, softmax_attention(W))))
     return dict(row, logit_gap=logit_gap(W, task.Qmat, task.mu))
 
-# %% ../nbs/07_softmax.ipynb #fbaa902a
+# %% ../nbs/07_softmax.ipynb #bce650cb
 SOFTMAX_SCALES = {'fast': dict(n_steps=2000, log_every=20), 'paper': dict(n_steps=8000, log_every=50)}
 SOFTMAX_HPARAMS = dict(batch_size=1000, adam=dict(lr=1e-2), sgd_lrs=(1.0, 5.0, 20.0), split_sgd=dict(lr_V=1.0, lr_W_times_T=1.0),
                        linear=dict(rule=PAPER_HPARAMS['prox_debiased'], refit=PAPER_HPARAMS['refit']))

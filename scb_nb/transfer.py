@@ -70,7 +70,7 @@ def pretrain(pre:SCBTask, # the pretraining task
                   n_steps=hp['n_steps'], refit=Refit(hp['refit_at'], hp['refit_lr']), twin=False, metrics=(distances,),
                   name='pretrain', seed=seed, device=device, progress=False)
 
-# %% ../nbs/06_transfer.ipynb #0964aeab
+# %% ../nbs/06_transfer.ipynb #84e39733
 class FreezeV(Rule):
     "Wrap a `(V, A)` rule: keep V fixed for the first `steps` steps (None: always), take the rule's step otherwise"
     def __init__(self, rule:Rule, # the update, e.g. `ProxRule(0.02, 0.1)`
@@ -92,15 +92,16 @@ def finetune(task:SCBTask, # the downstream task
              cap:int=200, # the most steps
              seed:int=2, # seed of the batches
              device='cpu', # where to compute
+             A0:torch.Tensor|None=None, # the start's attention (default: uniform)
             )->TrainResult:
-    "Stage 2 from `(V0, uniform A)` under a value schedule, stopped at the target (`TARGET`) or at `cap` steps"
+    "Stage 2 from `(V0, A0)` under a value schedule, stopped at the target (`TARGET`) or at `cap` steps"
     check_choice('schedule', schedule, SCHEDULES)
-    A0 = uniform_init(task.n_vocab, task.seq_len, task.P.dtype)[1]
+    A0 = uniform_init(task.n_vocab, task.seq_len, task.P.dtype)[1] if A0 is None else A0
     stop = lambda row: row['dist_V'] <= TARGET['eps_V'] and row['dist_A'] <= TARGET['eps_A']
     return train(task, (V0, A0), FreezeV(ProxRule(lr, lam_for(task.seq_len)), SCHEDULES[schedule]), Sampled(1000), cap,
                  metrics=(distances,), stop=stop, name=schedule, seed=seed, device=device, progress=False)
 
-# %% ../nbs/06_transfer.ipynb #7f734a78
+# %% ../nbs/06_transfer.ipynb #049f5229
 def drift_runs(task:SCBTask, # the downstream task at c = 1 (P = P_pre)
                V_pre:torch.Tensor, # the pretrained value matrix
                lr:float, # η
@@ -124,27 +125,29 @@ def transfer_study(seq_len:int=200, # T
     T, seed, sc, dev = check_int('seq_len', seq_len, lo=2), check_seed(seed), TRANSFER_SCALES[scale], check_device(device)
     pre = make_task(n_vocab=10, seq_len=T, n_sparse=2, seed=seed)
     runs = dict(pretrain=pretrain(pre, seed=seed + 1, device=dev))
-    tuned = retune_step(pre, seeds=(seed + 3,))
-    if tuned['c'] is not None: runs['stage1'] = tuned['runs'][0]
     V_pre, U = runs['pretrain'].V, uniform_init(10, T)[0]
     runs.update(drift_runs(correlated_task(pre, 1.0, seed=10_000 + seed), V_pre, min(sc['lrs']), seed + 2, dev))
     for c in sc['cs']:
         task = correlated_task(pre, c, seed=10_000 + seed)
+        tuned = retune_step(task, seeds=(seed + 3,))   # stage 1 from scratch, on the downstream task
+        s1 = tuned['runs'][0] if tuned['c'] is not None else None
+        if s1 is not None: runs[f'stage1|c={c:g}'] = s1
         for lr in sc['lrs']:
             runs[_key(c, 'uniform', 'normal', lr)] = finetune(task, U, lr, 'normal', sc['cap'], seed + 2, dev)
+            if s1 is not None: runs[_key(c, 'scratch', 'normal', lr)] = finetune(task, s1.V, lr, 'normal', sc['cap'], seed + 2, dev, s1.A)
             for sch in SCHEDULES:
                 if sch == 'frozen' and float(mu_norm(V_pre - task.P, task.mu)) > TARGET['eps_V']: continue  # cannot reach
                 runs[_key(c, 'pretrained', sch, lr)] = finetune(task, V_pre, lr, sch, sc['cap'], seed + 2, dev)
     for r in runs.values(): r.config.update(seq_len=T, task_seed=seed, scale=scale)
     return runs
 
-# %% ../nbs/06_transfer.ipynb #9c307185
+# %% ../nbs/06_transfer.ipynb #3314b96b
 def reach_table(runs:dict, # output of `transfer_study`
                )->dict:
     "`{c: {(start, schedule): {η: samples or None}}}` from a study's finetuning runs"
     out = {}
     for k, r in runs.items():
-        if '|' not in k: continue
+        if not k.startswith('c='): continue
         c, start, sch, lr = k.split('|')
         out.setdefault(float(c[2:]), {}).setdefault((start, sch), {})[float(lr[3:])] = samples_to_reach(r, **TARGET)
     return out
@@ -154,15 +157,17 @@ def best_samples(row:dict)->int|None:
     vals = [v for v in row.values() if v is not None]
     return min(vals) if vals else None
 
-def best_by_start(table:dict, c:float)->dict:
-    "`{'uniform', 'pretrained' (best schedule), and each pretrained schedule}` → best samples at `c`"
+def best_by_start(table:dict, c:float, stage1:int|None=None)->dict:
+    "Best samples at `c` for 'uniform', 'scratch' (with `stage1`'s samples added), each pretrained schedule and 'pretrained' (the best)"
     t = table[c]
     out = {'uniform': best_samples(t[('uniform', 'normal')])}
+    s2 = best_samples(t.get(('scratch', 'normal'), {}))
+    out['scratch'] = stage1 + s2 if stage1 is not None and s2 is not None else None
     out.update({sch: best_samples(t[('pretrained', sch)]) if ('pretrained', sch) in t else None for sch in SCHEDULES})
     out['pretrained'] = min((v for s, v in out.items() if s in SCHEDULES and v is not None), default=None)
     return out
 
-# %% ../nbs/06_transfer.ipynb #e55718a3
+# %% ../nbs/06_transfer.ipynb #1131a73b
 def transfer_claims(runs:dict, # output of `transfer_study`
                    )->dict:
     "The numbers and claims of the transfer study of one seed: `{'signals': {...}, 'samples': {...}}`"
@@ -174,20 +179,24 @@ def transfer_claims(runs:dict, # output of `transfer_study`
     a['past_threshold_for_c_ge_half'] = all(s['alpha_V'] >= 0.1 for c, s in sig.items() if c >= 0.5)
     cos = [sig[c]['cos'] for c in SIGNAL_CS]
     a['cos_grows_with_c'] = all(x < y for x, y in zip(cos, cos[1:]))
-    table, b = reach_table(runs), dict(stage1_samples=runs['stage1'].samples if 'stage1' in runs else None)
-    b['stage1_reached'] = 'stage1' in runs and bool(runs['stage1'].config.get('reached'))
+    table, b = reach_table(runs), {}
     for c in sorted(table):
-        for k, v in best_by_start(table, c).items(): b[f'best_{k}_c{c:g}'] = v
+        s1 = runs.get(f'stage1|c={c:g}')
+        b[f'stage1_samples_c{c:g}'] = s1.samples if s1 is not None else None
+        for k, v in best_by_start(table, c, b[f'stage1_samples_c{c:g}']).items(): b[f'best_{k}_c{c:g}'] = v
+    b['stage1_reached'] = all(b[f'stage1_samples_c{c:g}'] is not None for c in table)
     if 1.0 in table:
         t, lr0 = table[1.0], min(table[1.0][('uniform', 'normal')])
         u, f = t[('uniform', 'normal')][lr0], t.get(('pretrained', 'frozen'), {}).get(lr0)
         b['same_step_ratio_c1'] = u / f if u and f else None   # None: one of the two did not reach the target
         b['frozen_saves_1.5x_at_same_step'] = f is not None and (u is None or u >= 1.5 * f)
-        bu, bp = b['best_uniform_c1'], b['best_pretrained_c1']
+        bu = min((v for v in (b['best_uniform_c1'], b['best_scratch_c1']) if v), default=None)   # the best start from scratch
+        bp = b['best_pretrained_c1']
         b['best_ratio_c1'] = bu / bp if bu and bp else None
         b['best_saving_c1_modest'] = bool(bu and bp) and 0.9 <= bu / bp <= 3
     if 0.5 in table:
-        bu, bp = b['best_uniform_c0.5'], b['best_pretrained_c0.5']
+        bu = min((v for v in (b['best_uniform_c0.5'], b['best_scratch_c0.5']) if v), default=None)
+        bp = b['best_pretrained_c0.5']
         b['best_ratio_c0.5'] = bu / bp if bu and bp else None
         b['pretrained_slower_at_c_half'] = bu is not None and (bp is None or bu < bp)
     if 'drift_exact' in runs:
@@ -197,7 +206,7 @@ def transfer_claims(runs:dict, # output of `transfer_study`
         b['plain_value_step_keeps_V'] = b['drift_plain_peak'] <= 1.2 * d0
     return dict(signals=a, samples=b)
 
-# %% ../nbs/06_transfer.ipynb #6232c1b3
+# %% ../nbs/06_transfer.ipynb #777c075f
 def plot_transfer(claims:dict, # seed -> `transfer_claims`
                   figsize=(8, 3.6)):
     "Signals at step 0 against c, and samples to the target per start against c, every seed"
@@ -209,11 +218,14 @@ def plot_transfer(claims:dict, # seed -> `transfer_claims`
         a0.plot(cs, [cl['signals'][f'cos_c{c:g}'] for c in cs], 's--', color='C1', label=lab('cosine with P'), alpha=0.8)
         b = cl['samples']
         fc = sorted({float(k.split('_c')[-1]) for k in b if k.startswith('best_uniform_c')})
-        for j, (k, col, m) in enumerate((('uniform', 'C7', 'o'), ('normal', 'C0', 'v'), ('frozen', 'C2', 's'), ('two-phase', 'C3', 'D'))):
+        for j, (k, col, m) in enumerate((('uniform', 'C7', 'o'), ('scratch', 'C5', '^'), ('normal', 'C0', 'v'), ('frozen', 'C2', 's'),
+                                         ('two-phase', 'C3', 'D'))):
             ys = [b.get(f'best_{k}_c{c:g}') for c in fc]
-            xs = [c + 0.02 * (j - 1.5) for c, y in zip(fc, ys) if y is not None]
-            a1.plot(xs, [y for y in ys if y is not None], m, color=col, label=lab(k if k == 'uniform' else f'pretrained, {k}'))
-        if b.get('stage1_samples'): a1.axhline(b['stage1_samples'], color='0.5', ls='--', lw=1, label=lab('stage 1 from scratch'))
+            xs = [c + 0.02 * (j - 2) for c, y in zip(fc, ys) if y is not None]
+            name = {'uniform': 'uniform (stage 2 alone)', 'scratch': 'scratch (stage 1 + stage 2)'}.get(k, f'pretrained, {k}')
+            a1.plot(xs, [y for y in ys if y is not None], m, color=col, label=lab(name))
+        s1 = [(c - 0.02, b[f'stage1_samples_c{c:g}']) for c in fc if b.get(f'stage1_samples_c{c:g}')]
+        a1.plot(*zip(*s1), '_', color='C5', ms=12, mew=2, label=lab("scratch's stage 1"))
     a0.axhline(0.1, color='k', lw=0.8, ls=':'); a0.text(0.0, 0.13, 'stage-1 threshold', fontsize=8)
     a0.set(xlabel='c (weight of P_pre in P)', ylabel='at step 0', title='signal of the pretrained V')
     a1.set(xlabel='c', ylabel='samples to the target', title='samples, each start at its best step', ylim=(0, None))

@@ -183,7 +183,7 @@ def test_stage2_alone_from_the_cache_with_check(fast_run, tmp_path):
 
 def test_corrupt_cache_is_recomputed_to_the_same_numbers(fast_run, tmp_path):
     """A damaged entry is reported in one line and recomputed; the recomputation (same seed) gives identical numbers.
-    Every entry is damaged; one experiment (stage 2) is rerun, so that the test recomputes one experiment, not all."""
+    Every entry is damaged; one experiment (softmax) is rerun, so that the test recomputes one experiment, not all."""
     out, _, s1 = fast_run
     out2 = tmp_path/'out'
     shutil.copytree(out, out2)
@@ -191,14 +191,14 @@ def test_corrupt_cache_is_recomputed_to_the_same_numbers(fast_run, tmp_path):
     assert entries
     before = {p.name: json.loads(p.read_text())['payload'] for p in entries}
     for p in entries: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])   # partial entries
-    r, _ = cli('reproduce', '--out', out2, '--seed', 0, '--only', 'stage2')
+    r, _ = cli('reproduce', '--out', out2, '--seed', 0, '--only', 'softmax')
     assert r.returncode == 0, r.stderr
     assert 'corrupt' in r.stderr and 'Traceback' not in r.stderr
     s2, run2 = (json.loads((out2/n).read_text()) for n in ('summary.json', 'run.json'))
     assert run2['figures'] and not any(e['cached'] for e in run2['figures'].values())
-    # A fresh process recomputed stage 2: its figures' numbers and claims are the session's, and the trajectories in
+    # A fresh process recomputed the softmax experiment: its figures' numbers and claims are the session's, and the trajectories in
     # the rewritten cache entry are bitwise identical.
-    assert s2['figures'] == {f: e for f, e in s1['figures'].items() if e['experiment'] == 'stage2'}
+    assert s2['figures'] == {f: e for f, e in s1['figures'].items() if e['experiment'] == 'softmax'}
     def readable(p):
         try: return json.loads(p.read_text())
         except ValueError: return None
