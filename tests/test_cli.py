@@ -134,6 +134,10 @@ def test_ctrl_c_during_imports_is_one_line(tmp_path):
 
 # --- the registry -------------------------------------------------------------------------------------------------
 
+def test_this_file_runs_in_one_xdist_group(request):
+    "Under --dist loadgroup the session's fast reproduction must be built once: every test here is in the group 'cli'"
+    if request.config.getvalue('loadgroup'): assert request.node.nodeid.endswith('@cli'), request.node.nodeid
+
 def test_reproduce_list_lists_stage2():
     "`reproduce --list` and `list` print `name: doc` per experiment (needs scb_nb.stage2.EXPERIMENT)"
     r, _ = cli('reproduce', '--list', timeout=300)
