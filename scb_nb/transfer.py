@@ -50,8 +50,8 @@ def start_signal(task:SCBTask, # the downstream task
     cos = float(sigma_inner(Vc, Pc, mu) / (sigma_norm2(Vc, mu) * sigma_norm2(Pc, mu)).sqrt().clamp_min(1e-300))
     return dict(alpha_V=aV, cos=cos)
 
-# %% ../nbs/06_transfer.ipynb #b446cd47
-TRANSFER_SCALES = {'fast': dict(seq_lens=(200,), cs=(0.5, 1.0), shared_cs=(0.5,), lrs=(0.02, 0.05), cap=200),
+# %% ../nbs/06_transfer.ipynb #192b0bc3
+TRANSFER_SCALES = {'fast': dict(seq_lens=(200,), cs=(0.5, 1.0), shared_cs=(0.5,), lrs=(0.02, 0.05), cap=150),
                    'paper': dict(seq_lens=(50, 200, 800), cs=(0.0, 0.25, 0.5, 0.75, 1.0), shared_cs=(0.25, 0.5, 0.75),
                                  lrs=(0.01, 0.02, 0.05), cap=600)}
 SIGNAL_CS = (0.0, 0.25, 0.5, 0.75, 1.0)
