@@ -28,7 +28,8 @@ class ReproduceError(ScbError):
     "A bad environment for `reproduce` (the console script prints it as one line)"
 
 # %% ../nbs/81_reproduce.ipynb #51b708ce
-EXPERIMENTS = {'stage2': 'scb_nb.stage2', 'transfer': 'scb_nb.transfer', 'softmax': 'scb_nb.softmax'}
+EXPERIMENTS = {'stage2': 'scb_nb.stage2', 'transfer': 'scb_nb.transfer', 'softmax': 'scb_nb.softmax',
+               'simulate': 'scb_nb.simulate', 'icl': 'scb_nb.icl', 'optim': 'scb_nb.optim'}
 
 def load_experiment(name:str, # a key of `EXPERIMENTS`
                    )->Experiment:

@@ -46,7 +46,7 @@ def test_bad_arguments(tmp_path):
 def test_only_bogus_is_one_line(tmp_path):
     r, _ = cli('reproduce', '--only', 'bogus', '--out', tmp_path/'o', timeout=120)
     line = _one_line_error(r, '--only bogus')
-    assert r.returncode == 1 and line == "scb-nb: error: experiment must be one of 'stage2', 'transfer', 'softmax', got 'bogus'", r.stderr
+    assert r.returncode == 1 and line == "scb-nb: error: experiment must be one of 'stage2', 'transfer', 'softmax', 'simulate', 'icl', 'optim', got 'bogus'", r.stderr
     assert not (tmp_path/'o').exists()
 
 def test_unusable_out_folder(tmp_path):
