@@ -20,7 +20,7 @@ __all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'SGD_GRID', 'ABLATI
            'plot_excess_loss', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'sgd_limit_claims',
            'plot_sgd_limits', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'ablation_runs', 'ablation_row',
            'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims', 'plot_no_stage1',
-           'fast_settings', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
+           'fast_settings', 'config_task', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor']
 
 # %% ../nbs/05_stage2.ipynb #7c1f5c7b
 from .checks import (ScbError, fail, check_int, check_number, check_positive, check_flag, check_choice,
@@ -585,10 +585,12 @@ def fast_settings(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and
     return {f'η={lr:g}, λ={lam:g}': stage2(task, V0, A0, ProxRule(lr, lam), n_steps=n_steps, twin=False, seed=seed,
                                             progress=False, name=f'η={lr:g}, λ={lam:g}') for lr, lam in grid}
 
-# %% ../nbs/05_stage2.ipynb #9bdda64b
+# %% ../nbs/05_stage2.ipynb #7b177208
 PAPER_TASK = dict(n_vocab=10, seq_len=50, n_sparse=2, dtype='float64')
 
-def _paper_task(cfg): return make_task(**dict(cfg['task'], dtype=getattr(torch, cfg['task']['dtype'])))
+def config_task(cfg:dict)->SCBTask:
+    "The task a configuration names: `make_task(**cfg['task'])`, its dtype given by name"
+    return make_task(**dict(cfg['task'], dtype=getattr(torch, cfg['task']['dtype'])))
 
 def stage2_config(scale:str, seed:int, device:str)->dict:
     "The configuration (the cache key) of the stage-2 experiment"
@@ -598,7 +600,7 @@ def stage2_config(scale:str, seed:int, device:str)->dict:
 
 def stage2_run(cfg:dict, progress:bool|None=False)->dict:
     "Run everything the chapter's figures need for `cfg`; the payload holds each run's `to_dict()`, by group"
-    task, seed, dev = _paper_task(cfg), cfg['seed'], cfg['device']
+    task, seed, dev = config_task(cfg), cfg['seed'], cfg['device']
     runs = paper_runs(task, scale=cfg['scale'], seed=seed, device=dev, progress=progress)
     V0, A0 = runs['stage1'].V, runs['stage1'].A
     groups = dict(paper=runs, noise=sgd_noise_runs(task, V0, A0, seed=seed + 1, device=dev), gd=dict(gd=long_sgd_twin(task, V0, A0)),
@@ -614,7 +616,7 @@ _CAPTIONS = dict(fig1='distances ‖V−P‖_μ, ‖A−Qmat‖_μ: stage 1, the
 
 def stage2_figures(payload:dict, cfg:dict)->dict:
     "Figures 1, 3 and 4 with their numbers and claims (`stage2_claims`), from a `stage2_run` payload"
-    g, task = {k: {n: TrainResult.from_dict(d) for n, d in rs.items()} for k, rs in payload.items()}, _paper_task(cfg)
+    g, task = {k: {n: TrainResult.from_dict(d) for n, d in rs.items()} for k, rs in payload.items()}, config_task(cfg)
     cost = lambda *ks: (sum(r.samples for k in ks for r in g[k].values()), sum(r.seconds for k in ks for r in g[k].values()))
     runs, claims = g['paper'], stage2_claims(g['paper'], task)
     out = {f: FigureReport(plot(runs, task), claims[f], *cost('paper'), _CAPTIONS[f])
