@@ -400,7 +400,7 @@ def plot_fig5(runs:dict, # output of `fig5_runs`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_simulate.ipynb #58322f64
+# %% ../nbs/08_simulate.ipynb #36d0244f
 def simulate_claims(runs:dict, # output of `fig5_runs`
                     task:ReducedTask, # the task they ran on
                     level:float=SIM_HPARAMS['level'], # Δ level: the proximal run ends below it, the contrast above twice it
@@ -420,11 +420,11 @@ def simulate_claims(runs:dict, # output of `fig5_runs`
              sgd_dist_A_change=max(abs(r.final('dist_A') / r.metrics['dist_A'][0] - 1) for r in by['sgd']),
              sgd_dist_V_change=max(abs(r.final('dist_V') / r.metrics['dist_V'][0] - 1) for r in by['sgd']), level=level)
     c['prox_tracks'] = max(c['prox_delta_V_end'], c['prox_delta_A_end']) < level
-    c['prox_recovers'] = c['prox_support_end'] == task.n_vocab and max(c['prox_dist_V_end'], c['prox_dist_A_end']) < level
+    c['prox_recovers'] = max(c['prox_dist_V_end'], c['prox_dist_A_end']) < level   # the exact support is reported, not asserted
     c['no_prox_swamped'] = min(c['no_prox_delta_A_end'], c['no_prox_delta_V_end']) > 2 * level
     c['no_prox_grows'] = c['no_prox_delta_A_end'] > c['no_prox_delta_A_first'] and c['no_prox_delta_V_end'] > c['no_prox_delta_V_first']
     c['sgd_stable'] = not any(r.diverged for r in by['sgd'])
-    c['sgd_frozen'] = c['sgd_stable'] and max(c['sgd_dist_A_change'], c['sgd_dist_V_change']) < 0.05
+    c['sgd_attention_frozen'] = c['sgd_stable'] and c['sgd_dist_A_change'] < 0.05    # V may move; A, held by the column sums, not
     return c
 
 # %% ../nbs/08_simulate.ipynb #269c3973
