@@ -28,8 +28,8 @@ let buf = '';
 process.stdin.on('data', d => buf += d);
 process.stdin.on('end', () => {
   const out = JSON.parse(buf).map(([tex, display]) => {
-    try { return [katex.renderToString(tex, {displayMode: display, throwOnError: true, output: 'html'}), null]; }
-    catch (e) { return [katex.renderToString(tex, {displayMode: display, throwOnError: false, output: 'html'}), String(e.message)]; }
+    try { return [katex.renderToString(tex, {displayMode: display, throwOnError: true}), null]; }
+    catch (e) { return [katex.renderToString(tex, {displayMode: display, throwOnError: false}), String(e.message)]; }
   });
   process.stdout.write(JSON.stringify(out));
 });
