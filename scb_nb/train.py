@@ -14,10 +14,10 @@ import torch
 from fastcore.meta import delegates
 
 # %% auto #0
-__all__ = ['VA_METRICS', 'Grads', 'batch_frequencies', 'Sampled', 'Exact', 'weighted_grads', 'Noisy', 'Autograd', 'Rule', 'SGD',
-           'Optim', 'cos_mu', 'distances', 'signal_metrics', 'cosines', 'excess_loss', 'twin_gap', 'TrainResult',
-           'RunOptions', 'run_options', 'torch_threads', 'progress_bar', 'train', 'FigureReport', 'Experiment',
-           'false_claims', 'check_momentum']
+__all__ = ['VA_METRICS', 'MAX_STEPS', 'Grads', 'batch_frequencies', 'Sampled', 'Exact', 'weighted_grads', 'Noisy', 'Autograd',
+           'Rule', 'SGD', 'Optim', 'cos_mu', 'distances', 'signal_metrics', 'cosines', 'excess_loss', 'twin_gap',
+           'TrainResult', 'RunOptions', 'run_options', 'torch_threads', 'progress_bar', 'train', 'FigureReport',
+           'Experiment', 'false_claims', 'check_momentum']
 
 # %% ../nbs/03_train.ipynb #2d6045f9
 from .checks import (ScbError, fail, check_int, check_flag, check_device, check_seed, as_generator, check_tensor,
@@ -295,6 +295,8 @@ def _check_params(task, params, name):
     return tuple(params)
 
 # %% ../nbs/03_train.ipynb #01a275f6
+MAX_STEPS = 10**9   # a run longer than this is a mistake, not an experiment: refused at the call
+
 @delegates(RunOptions)
 def train(task, # the task: an `SCBTask`, or any object with `.to(device)` that the source and metrics understand
           params0:tuple, # the start, e.g. `(V0, A0)`
@@ -312,7 +314,7 @@ def train(task, # the task: an `SCBTask`, or any object with `.to(device)` that 
     if not callable(source): fail('source', 'a gradient source (Sampled, Exact, Noisy, Autograd)', source, type_error=True)
     if twin is not None and not callable(twin): fail('twin', 'a gradient source or None', twin, type_error=True)
     if stop is not None and not callable(stop): fail('stop', 'a callable stop(row) -> bool, or None', stop, type_error=True)
-    n_steps, opts = check_int('n_steps', n_steps, lo=0), run_options(**kwargs)
+    n_steps, opts = check_int('n_steps', n_steps, lo=0, hi=MAX_STEPS), run_options(**kwargs)
     params0 = _check_params(task, params0, 'params0')
     if twin0 is not None: twin0 = _check_params(task, twin0, 'twin0')
     with torch_threads(opts.threads):

@@ -102,19 +102,6 @@ _JS_STATE = r"""() => {
     // formulas a screen reader can read: KaTeX's MathML beside its HTML
     katex: document.querySelectorAll('.katex').length,
     mathml: document.querySelectorAll('.katex .katex-mathml math').length,
-    // links (and code links) whose text has less than 4.5:1 contrast with what is behind it (WCAG AA)
-    lowContrast: (() => {
-      const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
-      const lum = ([r, g, b]) => { const f = c => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-                                   return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
-      const behind = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
-                                                            if (c.length === 3 || c[3] > 0) return c.slice(0, 3); }
-                            return [255, 255, 255]; };
-      return [...document.querySelectorAll('main a[href]')].filter(a => a.offsetParent !== null && a.innerText.trim())
-        .map(a => { const t = a.querySelector('code') || a, l1 = lum(rgb(getComputedStyle(t).color)), l2 = lum(behind(t));
-                    return [Math.round(100 * (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)) / 100, a.innerText.slice(0, 30)]; })
-        .filter(([r]) => r < 4.5).slice(0, 5);
-    })(),
     // a table column squeezed so narrow that its prose stands one word a line
     squeezed: [...document.querySelectorAll('main td')].filter(td => td.innerText.length > 60 && td.getBoundingClientRect().width < 90)
       .map(td => td.innerText.slice(0, 40)).slice(0, 5),
@@ -175,11 +162,6 @@ def test_maths_is_readable_by_screen_readers(visited):
     "KaTeX writes MathML beside its HTML (its default output), so assistive technology can read every formula"
     bad = {page: (v['katex'], v['mathml']) for (label, page), v in visited.items() if label == 'desktop' and v['mathml'] < v['katex']}
     assert not bad, f'formulas without MathML (page: (formulas, with MathML)): {bad}'
-
-def test_links_have_enough_contrast(visited):
-    "Every link in the text, code links included, has at least 4.5:1 contrast with its background (WCAG AA)"
-    bad = {k: v['lowContrast'] for k, v in visited.items() if v['lowContrast']}
-    assert not bad, f'links below 4.5:1 (contrast, text): {bad}'
 
 def test_every_figure_loads(visited):
     bad = {k: [i['src'] for i in v['imgs'] if not i['ok']] for k, v in visited.items()}
