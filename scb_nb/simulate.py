@@ -90,9 +90,9 @@ def reduce_task(task:SCBTask, # a full task whose columns have exactly Q non-zer
     rows = torch.cat([order[:Q].sort(0).values, order[Q:Q + M]]).to(task.device)
     return ReducedTask(task.P, task.mu, task.Qmat.gather(0, rows), Q, T), rows
 
-# %% ../nbs/08_simulate.ipynb #1dd74d8b
+# %% ../nbs/08_simulate.ipynb #fd64f808
 def check_reduced(task:ReducedTask, V:torch.Tensor, A:torch.Tensor):
-    "Raise the package's error unless `V` (N×N) and `A` ((Q+M)×N, or Q+1 rows for a compressed twin) fit `task`"
+    "Raise the package's error unless `V` (N×N) and `A` ((Q+M)×N) fit `task`"
     if not isinstance(task, ReducedTask): fail('task', 'a ReducedTask', task, type_error=True)
     N, dt, dev = task.n_vocab, task.P.dtype, task.device
     check_tensor('V', V, (N, N), dtype=dt, device=dev)
@@ -114,7 +114,7 @@ def _stats(task, V, A):
     return s
 
 def _grads(task, V, A, s):
-    mu, P, Q = task.mu, task.P, task.n_sparse
+    mu, Q = task.mu, task.n_sparse
     VS = V * mu - torch.outer(s['Vmu'], mu)
     gV = (mu @ s['a2']) * VS - (mu @ s['qa']) * task.PS - torch.outer(s['R'] @ (mu * s['ca']), mu)
     gA = torch.addcmul(-s['c'] * mu, A, s['S_VV'] * mu)               # μ_k (‖V‖²_Σ a − (Vμ)ᵀ r_k), then the q term
@@ -193,7 +193,7 @@ def twin_start(V:torch.Tensor, A:torch.Tensor, task:ReducedTask)->tuple[torch.Te
     if not bool((A[Q:] == A[Q]).all()): fail('A', 'an attention whose off-support rows are all equal (for a compressed twin)', A)
     return V, A[:Q + 1]
 
-# %% ../nbs/08_simulate.ipynb #27ff6868
+# %% ../nbs/08_simulate.ipynb #3944fc0b
 def pseudo_examples(task:ReducedTask, V:torch.Tensor, A:torch.Tensor,
                     n:int, # how many
                     g:torch.Generator, # random stream (on the task's device)
@@ -203,8 +203,8 @@ def pseudo_examples(task:ReducedTask, V:torch.Tensor, A:torch.Tensor,
     mu, P, Q, N = task.mu, task.P, task.n_sparse, task.n_vocab
     x = draw_categorical(mu, n * (Q + 1), seed=g).view(n, Q + 1)
     k, xs = x[:, 0], x[:, 1:]                                          # the query and the support tokens, i.i.d. from μ
-    s = draw_categorical(task.Qmat[:Q, k].T, seed=g)
-    o = draw_categorical(P.T[xs.gather(1, s[:, None]).squeeze(1)], seed=g)
+    pos = draw_categorical(task.Qmat[:Q, k].T, seed=g)                # which support position each example attends to
+    o = draw_categorical(P.T[xs.gather(1, pos[:, None]).squeeze(1)], seed=g)
     z = torch.zeros(n, N, dtype=V.dtype, device=V.device).scatter_add_(1, xs, A[:Q, k].T)
     s = _stats(task, V, A) if sums is None else sums
     m1, m2 = s['ca_off'], s['a2_off']                                  # the off-support positions' Σa and Σa²
