@@ -2,10 +2,11 @@
 
 For N = 100 and N = 500 it times the proximal run of Fig. 5 (the `Simulated` noise source, `SimRule`, the compressed
 population twin, metrics every 20 steps, as `fig5_runs` runs it) on the reduced task (M = 2000 representatives), and
-beside it the unreduced simulation (M = T − Q: every position kept, the same code) for a few steps. Each case runs in
-its own child process on one thread, so that its peak resident memory is its own.
+beside it the unreduced simulation (M = T − Q: every position kept, the same code) for a few steps. The reduced runs are
+timed in float32 (the experiment's precision, `SIM_SCALES`) and in float64, side by side; the unreduced one in float32.
+Each case runs in its own child process on one thread, so that its peak resident memory is its own.
 
-Usage: .venv/bin/python benchmarks/bench_simulate.py [--steps 1000] [--full-steps 3] [--quick] [--device cpu] [--dtype float64]
+Usage: .venv/bin/python benchmarks/bench_simulate.py [--steps 1000] [--full-steps 3] [--quick] [--device cpu]
 """
 import os
 for _v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'): os.environ[_v] = '1'
@@ -45,17 +46,19 @@ def main():
     ap.add_argument('--full-steps', type=int, default=3, help='steps of the unreduced runs (default 3)')
     ap.add_argument('--quick', action='store_true', help='100 reduced steps, 2 unreduced, N = 100 only')
     ap.add_argument('--device', default='cpu')
-    ap.add_argument('--dtype', default='float64', choices=('float64', 'float32'))
     ap.add_argument('--case', nargs=6, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.case: return case(int(a.case[0]), int(a.case[1]), int(a.case[2]), a.case[3], a.case[4], int(a.case[5]))
     steps, full = (100, 2) if a.quick else (a.steps, a.full_steps)
-    print(f"T = 100 000, Q = 2, one thread, {a.dtype}, {a.device}; reduced: M = 2000 ({steps} steps in 5 rounds, the fastest "
-          f"round counts); unreduced: M = T − Q, every position ({full} steps)")
-    print(f"{'N':>4}  {'reduced s/1000 steps':>21}  {'peak GB':>8}  {'unreduced s/1000 steps':>23}  {'peak GB':>8}  {'unreduced / reduced':>19}")
+    print(f"T = 100 000, Q = 2, one thread, {a.device}; reduced: M = 2000 ({steps} steps in 5 rounds, the fastest round counts); "
+          f"unreduced: M = T − Q, every position, float32 ({full} steps)")
+    print(f"{'N':>4}  {'reduced s/1000 steps':>21}  {'peak GB':>8}  {'float64 s/1000':>15}  {'float64/32':>10}  "
+          f"{'unreduced s/1000 steps':>23}  {'peak GB':>8}  {'unreduced / reduced':>19}")
     for N in ((100,) if a.quick else (100, 500)):
-        red, unr = child(N, 2000, steps, a.device, a.dtype, 5), child(N, 0, full, a.device, a.dtype, 1)
-        print(f"{N:>4}  {1e3 * red['s_per_step']:>21.1f}  {red['peak_GB']:>8.2f}  {1e3 * unr['s_per_step']:>23.0f}  "
+        red, red64 = child(N, 2000, steps, a.device, 'float32', 5), child(N, 2000, steps, a.device, 'float64', 5)
+        unr = child(N, 0, full, a.device, 'float32', 1)
+        print(f"{N:>4}  {1e3 * red['s_per_step']:>21.1f}  {red['peak_GB']:>8.2f}  {1e3 * red64['s_per_step']:>15.1f}  "
+              f"{red64['s_per_step'] / red['s_per_step']:>9.2f}×  {1e3 * unr['s_per_step']:>23.0f}  "
               f"{unr['peak_GB']:>8.2f}  {unr['s_per_step'] / red['s_per_step']:>18.0f}×")
 
 if __name__ == '__main__': main()

@@ -20,9 +20,9 @@ from .stage2 import PAPER_HPARAMS
 __all__ = ['SIM_METRICS', 'SIM_HPARAMS', 'SIM_SCALES', 'SIM_METHODS', 'EXPERIMENT', 'ReducedTask', 'reduced_task', 'reduce_task',
            'check_reduced', 'reduced_grads', 'reduced_loss', 'precondition_value', 'SimRule', 'compress', 'Population',
            'twin_start', 'pseudo_examples', 'value_noise', 'attention_sd', 'Simulated', 'wnorm', 'sim_gap',
-           'sim_distances', 'sampled_variances', 'model_variances', 'handover_start', 'sgd_step_bound', 'fig5_runs',
-           'plot_fig5', 'simulate_claims', 'simulate_config', 'simulate_run', 'simulate_figures', 'check_value_inverse',
-           'check_sgd_bound']
+           'sim_distances', 'sampled_variances', 'model_variances', 'handover_start', 'sgd_step_bound', 'sim_task',
+           'fig5_runs', 'plot_fig5', 'simulate_claims', 'simulate_config', 'simulate_run', 'simulate_figures',
+           'check_value_inverse', 'check_sgd_bound']
 
 # %% ../nbs/08_simulate.ipynb #5a7b9e60
 @dataclass
@@ -265,7 +265,7 @@ def attention_sd(task:ReducedTask, V:torch.Tensor, A:torch.Tensor,
     check_reduced(task, V, A)
     return _attention_sd(task, V, A, _stats(task, V, A), check_int('batch_size', batch_size, lo=1))
 
-# %% ../nbs/08_simulate.ipynb #f537f24d
+# %% ../nbs/08_simulate.ipynb #5fb7728f
 class Simulated:
     "Gradient source: the exact population gradients plus Gaussian noise with a batch of `batch_size`'s variance"
     def __init__(self, batch_size:int, # B: the noise variance is the per-example one over B
@@ -277,9 +277,12 @@ class Simulated:
         s = _stats(task, V, A)
         gV, gA = _grads(task, V, A, s)
         nV = value_noise(task, V, A, self.batch_size, self.n_ref, g, s)
-        e = torch.randn(A.shape, generator=g, dtype=torch.float32, device=A.device)
+        e = self.attention_normals(task, A, g)
         return Grads((gV.add_(nV), gA.addcmul_(_attention_sd(task, V, A, s, self.batch_size), e)), dict(task=task, sums=s),
                      self.batch_size)
+    def attention_normals(self, task, A, g)->torch.Tensor:
+        "The standard normals of the attention noise, one per entry of `A` (float32: the noise needs a few digits)"
+        return torch.randn(A.shape, generator=g, dtype=torch.float32, device=A.device)
     def __repr__(self): return f"Simulated({self.batch_size}, n_ref={self.n_ref})"
 
 # %% ../nbs/08_simulate.ipynb #a34ccfb2
@@ -344,7 +347,7 @@ def handover_start(task:ReducedTask, # the task
     a = check_number('alpha', alpha, lo=0, hi=1)
     return (1 - a) / task.n_vocab + a * task.P, (1 - a) / task.seq_len + a * task.Qmat
 
-# %% ../nbs/08_simulate.ipynb #118b4894
+# %% ../nbs/08_simulate.ipynb #abc0ab80
 def sgd_step_bound(task:ReducedTask, V:torch.Tensor, A:torch.Tensor)->float:
     "`2 / max_k μ_k (‖V‖²_Σ + T‖Vμ‖²)`: above it, plain gradient descent on A's column sums is unstable"
     check_reduced(task, V, A)
@@ -353,9 +356,18 @@ def sgd_step_bound(task:ReducedTask, V:torch.Tensor, A:torch.Tensor)->float:
 
 SIM_HPARAMS = dict(alpha=0.1, prox=dict(lr=PAPER_HPARAMS['prox']['lr'], lam=PAPER_HPARAMS['prox']['lam']), batch_size=10**6,
                    n_ref=256, sgd_fraction=0.9, level=0.05)
-SIM_SCALES = {'fast': dict(n_vocabs=(50,), seq_len=100_000, n_rep=500, n_steps=200, log_every=10, seeds=(1, 2, 3)),
-              'paper': dict(n_vocabs=(100, 500), seq_len=100_000, n_rep=2000, n_steps=1000, log_every=20, seeds=(1, 2, 3))}
+SIM_SCALES = {'fast': dict(n_vocabs=(50,), seq_len=100_000, n_rep=500, n_steps=200, log_every=10, seeds=(1, 2, 3), dtype='float32'),
+              'paper': dict(n_vocabs=(100, 500), seq_len=100_000, n_rep=2000, n_steps=1000, log_every=20, seeds=(1, 2, 3),
+                            dtype='float32')}
 SIM_METHODS = ('prox', 'no_prox', 'sgd')
+
+def sim_task(scale:str, # 'fast' or 'paper' (`SIM_SCALES`)
+             n_vocab:int, # N
+             seed:int=0, dtype:torch.dtype|None=None, # None: the scale's own (float32)
+             device='cpu')->ReducedTask:
+    "The reduced task a scale of the simulation runs on: its T, Q = 2, its M and its dtype"
+    sc = SIM_SCALES[check_choice('scale', scale, SIM_SCALES)]
+    return reduced_task(n_vocab, sc['seq_len'], 2, sc['n_rep'], seed=seed, dtype=dtype or getattr(torch, sc['dtype']), device=device)
 
 # %% ../nbs/08_simulate.ipynb #bf219065
 def _slim(r:TrainResult)->TrainResult: return replace(r, params=(), twin=None)   # metrics only: A is (Q+M)×N
@@ -427,14 +439,14 @@ def simulate_claims(runs:dict, # output of `fig5_runs`
     c['sgd_attention_frozen'] = c['sgd_stable'] and c['sgd_dist_A_change'] < 0.05    # V may move; A, held by the column sums, not
     return c
 
-# %% ../nbs/08_simulate.ipynb #269c3973
+# %% ../nbs/08_simulate.ipynb #795a0ef9
 def simulate_config(scale:str, seed:int, device:str)->dict:
     "The configuration (the cache key) of the simulation experiment"
     sc = SIM_SCALES[check_choice('scale', scale, SIM_SCALES)]
     return dict(task=dict(seq_len=sc['seq_len'], n_sparse=2, n_rep=sc['n_rep'], seed=check_seed(seed)), n_vocabs=list(sc['n_vocabs']),
                 scale=scale, seed=seed, device=str(check_device(device)), schedule=sc, hparams=SIM_HPARAMS)
 
-def _task(cfg, N): return reduced_task(N, **cfg['task'])
+def _task(cfg, N): return sim_task(cfg['scale'], N, cfg['task']['seed'])
 
 def simulate_run(cfg:dict, progress:bool|None=False)->dict:
     "Every Fig. 5 run for `cfg`, by vocabulary: `{'N=…': {name: to_dict()}}`"
