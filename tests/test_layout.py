@@ -100,3 +100,13 @@ def test_help_and_version_import_no_torch():
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == '[]', f"imported by --help/--version: {r.stdout}"
+
+def test_slow_cells_skip_unless_asked():
+    "Every `#| slow` cell starts with `if run_slow(cost):`, so that Run All in JupyterLab skips it and says what it costs"
+    bad = []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for i, c in enumerate(json.loads(nb.read_text())['cells']):
+            lines = ''.join(c['source']).strip().splitlines() if c['cell_type'] == 'code' else []
+            if lines and lines[0].replace(' ', '') == '#|slow' and not re.match(r"if run_slow\(['\"].+['\"]\):$", lines[1] if len(lines) > 1 else ''):
+                bad.append(f"{nb.name} cell {i}")
+    assert not bad, f"slow cells that would run under Run All (start them with `if run_slow('what, about how long'):`): {bad}"
