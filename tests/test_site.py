@@ -216,3 +216,52 @@ def test_site_builds_from_a_checkout_under_a_hidden_folder(site, tmp_path):
     pages = json.loads((tmp_path/'pages.json').read_text())
     assert [p['page'] for p in pages] == [p['page'] for p in site.pages]
     assert all((out/p['page']).exists() for p in pages)
+
+# ---------------------------------------------------------------- reading order: page links and headings
+
+def test_every_page_links_to_the_previous_and_the_next(site):
+    "At the bottom of every page: the previous and the next page in sidebar order (none before the first, none after the last)"
+    chs, bad = chapters(site), []
+    for i, (_, page, _) in enumerate(chs):
+        html = (site/page).read_text()
+        nav = re.search(r'<nav class="page-navigation">(.*?)</nav>', html, re.S)
+        if not nav: bad.append(f'{page}: no previous/next links'); continue
+        got = dict(re.findall(r'class="nav-page nav-page-(previous|next)"><a href="([^"]+)"', nav.group(1)))
+        want = {k: chs[j][1] for k, j in (('previous', i - 1), ('next', i + 1)) if 0 <= j < len(chs)}
+        if got != want: bad.append(f'{page}: links {got}, expected {want}')
+        for side, href in got.items():
+            if not (site/page).parent.joinpath(href).is_file(): bad.append(f'{page}: its {side} link {href} is no page')
+        if html.rfind('page-navigation') < html.rfind('id="quarto-document-content"'): bad.append(f'{page}: the links are not at the bottom')
+    assert not bad, '\n'.join(bad)
+
+class _Headings(__import__('html.parser').parser.HTMLParser):
+    "The headings of a page, in document order: (level, inside <main>, text)"
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.main, self.open = [], 0, None
+    def handle_starttag(self, tag, attrs):
+        if tag == 'main': self.main += 1
+        if re.fullmatch(r'h[1-6]', tag): self.open = [int(tag[1]), self.main > 0, '']
+    def handle_endtag(self, tag):
+        if tag == 'main': self.main -= 1
+        if self.open and re.fullmatch(r'h[1-6]', tag): self.out.append(tuple(self.open)); self.open = None
+    def handle_data(self, data):
+        if self.open: self.open[2] += data
+
+def headings(html:str)->list[tuple[int, bool, str]]:
+    p = _Headings(); p.feed(html)
+    return p.out
+
+def test_headings_are_in_order(site):
+    """Every page has one h1 (its title), which opens its content, and no heading skips a level (h1 -> h3 without an
+    h2), API entries and headings inside cell outputs (a displayed Markdown summary) included"""
+    bad = []
+    for _, page, _ in chapters(site):
+        hs = headings((site/page).read_text())
+        h1 = [t.strip() for l, _, t in hs if l == 1]
+        if len(h1) != 1: bad.append(f'{page}: {len(h1)} h1 headings {h1}')
+        main = [h for h in hs if h[1]]
+        if not main or main[0][0] != 1: bad.append(f'{page}: its content does not open with the h1 (first: {main[:1]})')
+        for a, b in zip(hs, hs[1:]):
+            if b[0] > a[0] + 1: bad.append(f'{page}: h{a[0]} "{a[2].strip()[:40]}" is followed by h{b[0]} "{b[2].strip()[:40]}"')
+    assert not bad, 'headings out of order:\n' + '\n'.join(bad)

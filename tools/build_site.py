@@ -7,7 +7,12 @@ The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python render
    as links, hidden and exported cells handled) into `_proc/`.
 2. A copy of `_proc/` is staged for smalldocs: each page takes the name Quarto gives it (nbdev's `output-file`,
    e.g. `00_data.ipynb` -> `data.html`, the name nbdev's doc links use) and an `order` from its file name, so the
-   sidebar keeps chapter order; widget outputs, which need a kernel, become a note.
+   sidebar keeps chapter order (the index first, then the pages without a number, such as the notation page, then
+   the chapters by number); widget outputs, which need a kernel, become a note. Headings are put in order: a
+   heading inside a cell's output (a displayed Markdown summary) is nested under the section it appears in, and an
+   "API" section heading goes above nbdev's API entries (`show_doc`, level 3) when they would follow the title
+   directly. Every page ends with links to the previous and the next page of the sidebar (`page-navigation` in
+   `nbs/_quarto.yml`, which smalldocs and Quarto both read).
 3. `smalldocs render` writes the site (navbar, sidebar, table of contents per page, search with its own copy
    of Fuse.js).
 4. The maths is typeset at build time by KaTeX, installed from npm (`package.json`, `npm ci`), through node:
@@ -133,12 +138,74 @@ WIDGET_MIME = 'application/vnd.jupyter.widget-view+json'
 WIDGET_NOTE = ('*Interactive widget: it needs a running kernel, so it shows here only as this note. '
                'Open the notebook in JupyterLab to use it.*')
 
+_re_fence = re.compile(r'^ {0,3}(`{3,}|~{3,})')
+_re_atx = re.compile(r'^( {0,3})(#{1,6})(?=[ \t]|$)')
+
+def _md_headings(md:str):
+    "(line number, level) of every ATX heading of the Markdown `md`, code blocks left out"
+    out, fence = [], None
+    for i, line in enumerate(md.split('\n')):
+        f = _re_fence.match(line)
+        if f:
+            if fence is None: fence = f.group(1)
+            elif f.group(1)[0] == fence[0] and len(f.group(1)) >= len(fence) and not line.strip()[len(f.group(1)):].strip(): fence = None
+            continue
+        m = None if fence else _re_atx.match(line)
+        if m: out.append((i, len(m.group(2))))
+    return out
+
+def _shift_headings(md:str, by:int)->str:
+    "`md` with every heading `by` levels deeper (negative: higher), kept within h1..h6"
+    lines = md.split('\n')
+    for i, lvl in _md_headings(md):
+        m = _re_atx.match(lines[i])
+        lines[i] = m.group(1) + '#' * min(6, max(1, lvl + by)) + lines[i][m.end():]
+    return '\n'.join(lines)
+
+_re_hidden = re.compile(r'^\s*#\|\s*(output|include)\s*:\s*false', re.M)
+_re_show_doc = re.compile(r'^\s*show_doc\(', re.M)
+
+def order_headings(nb:dict)->dict:
+    """Put the headings of a page (an nbdev-processed notebook, its title the one h1) in order, so that no level is
+    skipped: a heading in a cell's Markdown output nests under the section the cell is in (a displayed summary's
+    `# ...` is not a second title), and nbdev's API entries (`show_doc`, `###`) right under the title get an "API"
+    section above them. Headings of Markdown cells are the notebook's own and are left as written."""
+    level, cells = 1, []
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown':
+            hs = _md_headings(src)
+            if hs: level = hs[-1][1]
+        elif c['cell_type'] == 'code' and not _re_hidden.search(src):
+            show_doc = bool(_re_show_doc.search(src))
+            for o in c.get('outputs', []):
+                md = o.get('data', {}).get('text/markdown')
+                if md is None: continue
+                md = md if isinstance(md, str) else ''.join(md)
+                hs = _md_headings(md)
+                if not hs: continue
+                top = min(l for _, l in hs)
+                if show_doc and top > level + 1:
+                    cells.append(dict(cell_type='markdown', id=f'api-heading-{len(cells)}', metadata={}, source=['#' * (level + 1) + ' API']))
+                    level += 1
+                    md = re.sub(r'\A\s*---[ \t]*\n', '', md)   # the entry's rule would sit right under the new heading's
+                    o['data']['text/markdown'] = md
+                by = level + 1 - top if (not show_doc or top > level + 1) else 0
+                if by:
+                    md = _shift_headings(md, by)
+                    o['data']['text/markdown'] = md
+                level = min(6, max(1, hs[-1][1] + by))
+        cells.append(c)
+    nb['cells'] = cells
+    return nb
+
 def stage(cache:Path, dst:Path):
     "Copy nbdev's `_proc` to `dst`, naming each page as Quarto would and ordering the sidebar by chapter"
     import yaml
     pages = []
     shutil.copytree(cache, dst, ignore=shutil.ignore_patterns('_docs', '.*'))
-    nbs = sorted(dst.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name))  # nbdev's order: index, then by name
+    # the index, then the pages without a chapter number (the notation page), then the chapters by number
+    nbs = sorted(dst.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name[:1].isdigit(), p.name))
     for i, p in enumerate(nbs):
         nb = json.loads(p.read_text())
         cell, fm = _front(nb)
@@ -147,6 +214,7 @@ def stage(cache:Path, dst:Path):
         for c in nb['cells']:
             for o in c.get('outputs', []):
                 if WIDGET_MIME in o.get('data', {}): o['data'] = {'text/markdown': WIDGET_NOTE}
+        order_headings(nb)
         src = '---\n' + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + '---\n'
         if cell is None: nb['cells'].insert(0, dict(cell_type='raw', metadata={}, source=src))
         else: cell['source'] = src
