@@ -12,7 +12,8 @@ import torch
 
 # %% auto #0
 __all__ = ['MAX_ENTRIES', 'SEED_MAX', 'ScbError', 'ScbTypeError', 'fail', 'check_int', 'check_number', 'check_positive',
-           'check_size', 'check_flag', 'check_choice', 'check_tensor', 'check_device', 'check_seed', 'as_generator']
+           'check_size', 'check_flag', 'check_choice', 'check_tensor', 'check_device', 'check_seed', 'as_generator',
+           'read_answer', 'read_number', 'not_callable']
 
 # %% ../nbs/91_checks.ipynb #649beac7
 class ScbError(ValueError):
@@ -155,3 +156,26 @@ def as_generator(seed:int|torch.Generator, # an integer seed, or a generator to 
     g = torch.Generator(device=check_device(device))
     g.manual_seed(check_seed(seed))
     return g
+
+# %% ../nbs/91_checks.ipynb #8a2b2c7f
+def read_answer(x, # what the reader's function returned: a number, a list, an array or a tensor
+                shape:tuple=(), # the shape it must have (() for a number)
+               )->tuple[torch.Tensor|None, str]:
+    "`(x as a float64 CPU tensor, '')` when `x` is finite and of `shape`, else `(None, what is wrong with it)`"
+    try: t = x.detach().to('cpu', torch.float64) if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError): return None, f"a {type(x).__name__}, not a number or an array of numbers"
+    if shape == () and t.numel() == 1: t = t.reshape(())
+    if tuple(t.shape) != tuple(shape): return None, f"an array of shape {tuple(t.shape)}, not {tuple(shape)}"
+    if not torch.isfinite(t).all(): return None, "an array with a NaN or an infinite entry"
+    return t, ''
+
+def read_number(x)->float|None:
+    "`x` as one finite float, or None when it is not one number"
+    t, _ = read_answer(x)
+    return None if t is None else float(t)
+
+def not_callable(f, # what the reader passed to a check as their function
+                 name:str='f', # its name in the verdict
+                )->str:
+    "`''` when `f` is a function, else a `not yet:` verdict saying that the check needs the function itself"
+    return '' if callable(f) else f"not yet: {name} must be your function itself (pass {name}, not {name}(...)), got a {type(f).__name__}"

@@ -110,3 +110,37 @@ def test_slow_cells_skip_unless_asked():
             if lines and lines[0].replace(' ', '') == '#|slow' and not re.match(r"if run_slow\(['\"].+['\"]\):$", lines[1] if len(lines) > 1 else ''):
                 bad.append(f"{nb.name} cell {i}")
     assert not bad, f"slow cells that would run under Run All (start them with `if run_slow('what, about how long'):`): {bad}"
+
+def _exercise_section(cells):
+    "(the numbered items of a chapter's exercise list as (number, text), the code and the markdown cells after its Exercises heading)"
+    start = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'
+                  and re.search(r'^#+\s*Exercises', ''.join(c['source']), re.M)), None)
+    if start is None: return [], [], []
+    rest = cells[start:]
+    items = []
+    for c in rest:
+        if c['cell_type'] != 'markdown': continue
+        items = re.findall(r'^(\d+)\.\s+(.*)$', ''.join(c['source']), re.M)
+        if items: break
+    return ([(int(k), t) for k, t in items], [''.join(c['source']) for c in rest if c['cell_type'] == 'code'],
+            [''.join(c['source']).strip() for c in rest if c['cell_type'] == 'markdown'])
+
+def test_exercises_are_marked_and_checked():
+    """Every exercise of every chapter has a difficulty mark (★ to ★★★) and a worked solution: a code cell folded on the
+    site (`#| code-fold: true`, `#| code-summary: "Solution to exercise k"`, `#| output: false`) that calls a `check_…`
+    function; a solution's reasoning in prose sits in a folded <details> block"""
+    bad = []
+    for n, stem, _ in notebooks():
+        if n >= 80: continue
+        items, code, prose = _exercise_section(json.loads((ROOT/'nbs'/f'{stem}.ipynb').read_text())['cells'])
+        if not items: bad.append(f'{stem}: no numbered exercise list after an Exercises heading'); continue
+        for k, text in items:
+            if not re.match(r'★{1,3}(?!★)', text): bad.append(f'{stem} exercise {k}: no difficulty mark (★, ★★ or ★★★)')
+            sols = [s for s in code if re.search(r'^#\|\s*code-fold:\s*true', s, re.M)
+                    and re.search(rf'^#\|\s*code-summary:.*[Ee]xercise {k}\b', s, re.M)]
+            if not sols: bad.append(f'{stem} exercise {k}: no folded solution cell (code-summary "Solution to exercise {k}")')
+            elif not any(re.search(r'\bcheck_\w+\(', s) for s in sols): bad.append(f'{stem} exercise {k}: its solution calls no check_ function')
+            elif not all(re.search(r'^#\|\s*output:\s*false', s, re.M) for s in sols):
+                bad.append(f'{stem} exercise {k}: its solution cell shows its output on the site (the verdict gives the answer away): add #| output: false')
+        bad += [f'{stem}: a solution written out in the open, not in a <details> block: {t[:60]!r}' for t in prose if t.startswith('**Solution')]
+    assert not bad, '\n'.join(bad)
