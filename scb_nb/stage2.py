@@ -18,13 +18,14 @@ from fastcore.meta import delegates
 __all__ = ['PAPER_SCALES', 'PAPER_HPARAMS', 'PAPER_METHODS', 'SGD_GRID', 'ABLATIONS', 'FAST_GRID', 'PAPER_TASK', 'EXPERIMENT',
            'precondition_step', 'soft_threshold', 'normalise_columns', 'ProxRule', 'l1_fixed_point', 'support_match',
            'RefitRule', 'Refit', 'concat_results', 'stage2', 'sgd', 'paper_runs', 'plot_fig1', 'plot_columns',
-           'plot_excess_loss', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'sgd_limit_claims',
+           'plot_excess_loss', 'Snapshots', 'attention_movie', 'plot_film_strip', 'plot_run', 'explorer_run',
+           'stage2_explorer', 'plot_fig3', 'scale_gap', 'sgd_noise_runs', 'long_sgd_twin', 'sgd_limit_claims',
            'plot_sgd_limits', 'plot_fig4', 'stage2_claims', 'samples_to_reach', 'ablation_runs', 'ablation_row',
            'ablation_claims', 'plot_ablations', 'uniform_start_runs', 'no_stage1_claims', 'plot_no_stage1',
            'fast_settings', 'config_task', 'stage2_config', 'stage2_run', 'stage2_figures', 'check_l1_floor',
            'check_one_step_signals', 'check_support_rule', 'check_zero_fraction', 'check_scale_drift']
 
-# %% ../nbs/05_stage2.ipynb #0f7f9505
+# %% ../nbs/05_stage2.ipynb #06cde954
 from .checks import (ScbError, fail, check_int, check_number, check_positive, check_flag, check_choice,
                            check_seed, check_device, check_tensor, as_generator)
 from .data import SCBTask, make_task, sample_batch
@@ -34,6 +35,8 @@ from .train import (Rule, SGD, Sampled, Exact, RunOptions, run_options, TrainRes
                           false_claims, VA_METRICS, distances, Grads, batch_frequencies, torch_threads)
 from .model import uniform_init
 from .stage1 import stage1, precondition_V, precondition_A, project_columns, plot_learned
+from .plots import heatmap
+from matplotlib import animation
 
 # %% ../nbs/05_stage2.ipynb #08857716
 def precondition_step(V:torch.Tensor, A:torch.Tensor, # current model
@@ -306,6 +309,94 @@ def plot_excess_loss(runs:dict, # name -> TrainResult with the 'loss' metric
     ax.set(yscale='log', xlabel='stage-2 step', ylabel='L(V, A) − Bayes loss', title='excess population loss')
     ax.legend(fontsize=10)
     return fig
+
+# %% ../nbs/05_stage2.ipynb #fa249279
+class Snapshots:
+    "Metric: a float32 CPU copy of the attention `A` each time the metrics are logged (the frames of an animation)"
+    def __init__(self): self.frames = []
+    def __call__(self, task, params, twin=None)->dict:
+        self.frames.append(params[1].detach().to('cpu', torch.float32).clone())
+        return {}
+
+def _attention_axes(Qmat, frames, figsize, dpi, n_rows=1):
+    "A row of panels per frame row: Qmat, then one panel per run; returns (fig, axes, colour limit)"
+    fig, axs = plt.subplots(n_rows, len(frames) + 1, figsize=figsize, dpi=dpi, layout='constrained', sharex=True, sharey=True,
+                            squeeze=False)
+    vmax = float(Qmat.max())
+    for ax in axs[:, 0]: heatmap(Qmat, ax=ax, title='Qmat (truth)', colorbar=False, vmin=0, vmax=vmax, ylabel='position t')
+    for ax in axs[-1]: ax.set_xlabel('query token k')
+    return fig, axs, vmax
+
+def attention_movie(Qmat:torch.Tensor, # T×N truth
+                    frames:dict, # {label: list of T×N attentions, one per logged step}
+                    steps, # the step of each frame
+                    figsize=(8, 3.2), dpi:int=80)->animation.FuncAnimation:
+    "An animation of each run's attention beside Qmat, one frame per logged step (show it with `to_jshtml`)"
+    n = len(steps)
+    if not frames or any(len(f) != n for f in frames.values()):
+        fail('frames', f'a dict of runs, each a list of {n} attentions (one per step)', frames)
+    fig, axs, vmax = _attention_axes(Qmat, frames, figsize, dpi)
+    ims = [heatmap(fr[0], ax=ax, title=label, colorbar=False, vmin=0, vmax=vmax).images[0]
+           for ax, (label, fr) in zip(axs[0, 1:], frames.items())]
+    fig.colorbar(ims[-1], ax=axs[0, -1], fraction=0.08)
+    title = fig.suptitle(f'step {steps[0]}')
+    def draw(i):
+        for im, fr in zip(ims, frames.values()): im.set_data(fr[i].numpy())
+        title.set_text(f'step {steps[i]}')
+        return ims + [title]
+    return animation.FuncAnimation(fig, draw, frames=n, interval=300)
+
+def plot_film_strip(Qmat:torch.Tensor, frames:dict, steps, # as for `attention_movie`
+                    at=(0, 0.5, 1), # which frames, as fractions of the run
+                    figsize=(8, 6.4))->plt.Figure:
+    "The static version of `attention_movie`: one row per chosen frame, Qmat then each run's attention"
+    idx = [round(f * (len(steps) - 1)) for f in at]
+    fig, axs, vmax = _attention_axes(Qmat, frames, figsize, None, len(idx))
+    for row, i in zip(axs, idx):
+        for ax, (label, fr) in zip(row[1:], frames.items()):
+            heatmap(fr[i], ax=ax, title=f'{label}, step {steps[i]}', colorbar=False, vmin=0, vmax=vmax)
+    return fig
+
+# %% ../nbs/05_stage2.ipynb #daae5449
+def plot_run(r:TrainResult, # a run that logged `distances`
+             task:SCBTask, # its task
+             figsize=(8, 3.0))->plt.Figure:
+    "A run at a glance: ‖V − P‖_μ and ‖A − Qmat‖_μ against the step, the attention it ends at, and Qmat"
+    fig, axs = plt.subplots(1, 3, figsize=figsize, layout='constrained', width_ratios=(1.4, 1, 1))
+    for key, c in (('dist_V', 'tab:purple'), ('dist_A', 'tab:red')):
+        axs[0].plot(r.metrics['step'], r.metrics[key], color=c, label=key.replace('dist_', '‖') + ' − truth‖_μ')
+    axs[0].set(yscale='log', xlabel='step', title=r.name)
+    axs[0].legend(fontsize=8)
+    vmax = float(task.Qmat.max())
+    heatmap(r.A, ax=axs[1], title='A at the end', colorbar=False, vmin=0, vmax=vmax, xlabel='query token k', ylabel='position t')
+    heatmap(task.Qmat, ax=axs[2], title='Qmat', colorbar=False, vmin=0, vmax=vmax, xlabel='query token k')
+    return fig
+
+def explorer_run(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and the start
+                 method:str='proximal', # 'proximal' (`ProxRule`) or 'SGD'
+                 lr:float=0.01, lam:float=0.05, # η, and λ (the proximal method only)
+                 batch_size:int=1000, seed:int=1, # B, and the seed of the batches
+                 n_steps:int=150)->TrainResult:
+    "The short run `stage2_explorer` draws"
+    check_choice('method', method, ('proximal', 'SGD'))
+    kw = dict(n_steps=n_steps, batch_size=batch_size, twin=False, seed=seed, progress=False)
+    if method == 'SGD': return sgd(task, V0, A0, lr, name=f'SGD η = {lr:g}, B = {batch_size}', **kw)
+    return stage2(task, V0, A0, ProxRule(lr, lam), name=f'proximal η = {lr:g}, λ = {lam:g}, B = {batch_size}', **kw)
+
+def stage2_explorer(task:SCBTask, V0:torch.Tensor, A0:torch.Tensor, # the task and the start
+                    n_steps:int=150, # steps of each run
+                   ):
+    "An ipywidgets explorer: choose the method, η, λ, B and the seed; *Train* runs `explorer_run` and draws `plot_run`"
+    import ipywidgets as widgets
+    def show(method, lr, lam, batch_size, seed):
+        plot_run(explorer_run(task, V0, A0, method, lr, lam, batch_size, seed, n_steps), task)
+        plt.show()
+    return widgets.interactive(show, {'manual': True, 'manual_name': 'Train'},
+                               method=widgets.Dropdown(options=['proximal', 'SGD'], description='method'),
+                               lr=widgets.FloatLogSlider(0.01, base=10, min=-3, max=0.5, step=0.25, description='η'),
+                               lam=widgets.FloatSlider(0.05, min=0, max=0.3, step=0.01, description='λ'),
+                               batch_size=widgets.IntSlider(1000, min=100, max=5000, step=100, description='B'),
+                               seed=widgets.IntSlider(1, min=0, max=99, description='seed'))
 
 # %% ../nbs/05_stage2.ipynb #bcd92857
 def plot_fig3(runs:dict, # output of `paper_runs`
