@@ -106,7 +106,7 @@ def fast_run(tmp_path_factory):
 # Tests run on every core (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml). The tests of one file that share
 # an expensive session fixture (the fast reproduction, the built site, a JupyterLab server, the wheel) stay on one
 # worker, so each fixture is built once; the notebooks and the other tests are spread over the workers.
-_GROUPS = {'test_cli.py': 'cli', 'test_site.py': 'site', 'test_jupyterlab.py': 'jupyterlab', 'test_wheel.py': 'wheel'}
+_GROUPS = {'test_cli.py': 'cli', 'test_site.py': 'site', 'test_a11y.py': 'site', 'test_jupyterlab.py': 'jupyterlab', 'test_wheel.py': 'wheel'}
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):

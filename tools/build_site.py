@@ -19,6 +19,10 @@ The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python render
    the pages keep no TeX source and load only a local copy of KaTeX's CSS and fonts. nbdev's absolute doc
    links (`site-url/...`) become relative, so the built site is self-contained and its links can be checked.
    The build fails if any page still asks a CDN for anything.
+5. Accessibility (axe-core finds no serious or critical violation, tests/test_a11y.py): every figure gets a text
+   alternative from its caption, code blocks that scroll take the keyboard focus (other boxes take it when they
+   scroll, by a small local script, which also opens a scaled-down figure at full size), and the landmarks get names.
+   The colours (links, navbar, code) are in `nbs/styles.css`.
 """
 import argparse, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -287,6 +291,179 @@ def localise_links(site:Path, site_url:str):
         p.write_text(t)
     return n
 
+# ---------------------------------------------------------------- accessibility (axe-core, tests/test_a11y.py)
+
+# The page's script (site_libs/sd-a11y.js): a box that scrolls sideways at the current width (a wide table, a long
+# formula, a wide output) takes the keyboard focus, so that it can be scrolled with the arrow keys (code blocks have
+# tabindex="0" in the HTML already); and a figure drawn narrower than its pixels opens at full size in a <dialog>.
+_A11Y_JS = r"""(() => {
+  const BOXES = 'main :is(.sd-table, .table-responsive, .math.display, .katex-display, .cell-output, .cell-output-display, div.sourceCode)';
+  const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+  const scrolls = e => {
+    const s = getComputedStyle(e);
+    return (/auto|scroll/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1) ||
+           (/auto|scroll/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1);
+  };
+  function mark() {
+    for (const e of document.querySelectorAll(BOXES)) {
+      const ours = e.hasAttribute('data-sd-scroll');
+      if (e.hasAttribute('tabindex') && !ours) continue;
+      if (scrolls(e) && !e.querySelector(FOCUSABLE)) { if (!ours) { e.tabIndex = 0; e.setAttribute('data-sd-scroll', ''); } }
+      else if (ours) { e.removeAttribute('tabindex'); e.removeAttribute('data-sd-scroll'); }
+    }
+    for (const img of document.querySelectorAll('main .cell-output img')) {
+      const big = img.complete && img.naturalWidth > img.clientWidth * 1.15 + 4;
+      if (big === img.classList.contains('sd-zoomable')) continue;
+      img.classList.toggle('sd-zoomable', big);
+      if (big) { img.tabIndex = 0; img.setAttribute('role', 'button'); img.title = 'Enlarge the figure'; }
+      else { img.removeAttribute('tabindex'); img.removeAttribute('role'); img.removeAttribute('title'); }
+    }
+  }
+  let dlg;
+  function zoom(img) {
+    if (!dlg) {
+      dlg = document.createElement('dialog');
+      dlg.className = 'sd-zoom';
+      dlg.setAttribute('aria-label', 'Enlarged figure');
+      dlg.innerHTML = '<button type="button" class="sd-zoom-close" aria-label="Close the enlarged figure">×</button><img alt="">';
+      dlg.addEventListener('click', () => dlg.close());
+      document.body.appendChild(dlg);
+    }
+    const big = dlg.querySelector('img');
+    big.src = img.currentSrc || img.src; big.alt = img.alt; big.width = img.naturalWidth;
+    dlg.showModal();
+  }
+  document.addEventListener('click', ev => {
+    const img = ev.target.closest && ev.target.closest('img.sd-zoomable');
+    if (img) zoom(img);
+  });
+  document.addEventListener('keydown', ev => {
+    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.matches && ev.target.matches('img.sd-zoomable')) { ev.preventDefault(); zoom(ev.target); }
+  });
+  let queued = false;
+  const later = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; mark(); }); } };
+  mark();
+  addEventListener('load', mark);
+  addEventListener('resize', later);
+  if (document.fonts) document.fonts.ready.then(mark);
+  for (const img of document.querySelectorAll('main .cell-output img')) if (!img.complete) img.addEventListener('load', later);
+})();
+"""
+
+_VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+class _Text(__import__('html.parser').parser.HTMLParser):
+    "The text a reader sees in an HTML fragment: KaTeX's formulas as the text of their MathML (not their TeX, not their HTML)"
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.stack = [], []   # stack: whether each open element hides its content
+    def handle_starttag(self, tag, attrs):
+        if tag in _VOID: return
+        cls = dict(attrs).get('class') or ''
+        self.stack.append(bool(self.stack and self.stack[-1]) or tag in ('annotation', 'script', 'style', 'button')
+                          or 'katex-html' in cls.split())
+    def handle_endtag(self, tag):
+        if tag not in _VOID and self.stack: self.stack.pop()
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]): self.out.append(data)
+
+def html_text(fragment:str)->str:
+    p = _Text(); p.feed(fragment); p.close()
+    return re.sub(r'\s+', ' ', ''.join(p.out)).strip()
+
+def first_sentence(text:str, short=40, most=220)->str:
+    """The first sentence of a caption; the next ones too while it is shorter than `short` characters ("Figure 1." says
+    nothing alone), cut at a word near `most` characters"""
+    parts = re.split(r'(?<=[.!?])\s+(?=[A-Z0-9(“"‘\u0370-\u03ff])', text.strip())
+    out = parts[0]
+    for nxt in parts[1:]:
+        if len(out) >= short: break
+        out += ' ' + nxt
+    if len(out) > most: out = out[:most].rsplit(' ', 1)[0].rstrip(',;:') + '…'
+    return out
+
+_re_div = re.compile(r'<div\b|</div>')
+
+def _div_end(t:str, start:int)->int:
+    "The index just after the </div> that closes the <div> opening at `start`"
+    depth = 0
+    for m in _re_div.finditer(t, start):
+        depth += 1 if m.group(0) == '<div' else -1
+        if depth == 0: return m.end()
+    return len(t)
+
+_re_em_para = re.compile(r'\s*<p><em>(.*?)</em>\s*</p>', re.S)
+_re_para = re.compile(r'\s*<p>(.*?)</p>', re.S)
+_re_title_call = re.compile(r"""\b(?:suptitle|set_title|title)\(\s*(?:[rf]?(['"])(.+?)\1)|\btitle\s*=\s*[rf]?(['"])(.+?)\3""")
+FIGURE_ALT = 'Figure produced by the code above'
+
+def figure_alt(t:str, pos:int)->str:
+    """A text alternative for the figure whose <img> starts at `pos` in page `t`: its caption (an italic paragraph right
+    after its output, or the italic Markdown that the next cell displays, as `*Figure 2. ...*`), shortened to its first
+    sentence; else the paragraph right after it (the notebooks' captions in plain prose); else the titles the cell's
+    code gives the figure's panels; else FIGURE_ALT"""
+    cell = t.rfind('<div id="cell-', 0, pos)
+    if cell < 0 or _div_end(t, cell) < pos: return FIGURE_ALT
+    cell_end = _div_end(t, cell)
+    out = t.rfind('<div class="cell-output', cell, pos)
+    after = [t[_div_end(t, out):cell_end - len('</div>')]] if out >= 0 else []   # later outputs of the same cell
+    rest = t[cell_end:]
+    nxt = re.match(r'\s*<div id="cell-', rest)
+    if nxt:   # the next cell: what it displays
+        o = rest.find('<div class="cell-output', 0, _div_end(rest, nxt.end() - len('<div id="cell-')))
+        if o >= 0: after.append(rest[o + len(re.match(r'<div[^>]*>', rest[o:]).group(0)):_div_end(rest, o)])
+    else: after.append(rest[:20000])
+    for frag in after:
+        frag = re.sub(r'\A\s*<div class="cell-output[^>]*>', '', frag)
+        m = _re_em_para.match(frag)
+        if m and html_text(m.group(1)): return first_sentence(html_text(m.group(1)))
+    if not nxt:   # prose right after the figure: the notebooks write captions so too
+        m = _re_para.match(rest)
+        if m and len(html_text(m.group(1))) > 20: return first_sentence(html_text(m.group(1)))
+    code = re.search(r'<pre class="sourceCode[^"]*cell-code"[^>]*>(.*?)</pre>', t[cell:pos], re.S)
+    titles = [m.group(2) or m.group(4) for m in _re_title_call.finditer(html_text(code.group(1)))] if code else []
+    titles = [s.strip() for s in titles if s.strip() and '{' not in s and '\\' not in s]
+    if titles: return first_sentence('Figure: ' + '; '.join(dict.fromkeys(titles)), short=0)
+    return FIGURE_ALT
+
+_re_img_no_alt = re.compile(r'<img\b(?![^>]*\balt=)([^>]*?)(\s*/?)>')
+_LANDMARKS = [  # (the start of a tag, the attributes it gets): every landmark of a page distinct (axe: landmark-unique)
+    ('<nav class="navbar', 'aria-label="Site"'),
+    ('<nav class="quarto-secondary-nav"', 'aria-label="Chapters menu and page path"'),
+    ('<nav id="quarto-sidebar"', 'aria-label="Chapters"'),
+    ('<div id="quarto-margin-sidebar"', 'role="complementary" aria-label="Page contents and actions"'),
+    ('<nav id="TOC"', 'aria-labelledby="toc-title"'),
+]
+
+def accessibility(site:Path):
+    """What axe-core asks of the pages beyond what smalldocs writes: keyboard access to code blocks that scroll
+    (tabindex="0"; other boxes get it from site_libs/sd-a11y.js when they scroll at the reader's width), a text
+    alternative for every figure (its caption, see `figure_alt`), a name for each navigation landmark, a landmark
+    around the table of contents and its actions, and no empty table header cell. Returns the number of figures."""
+    js = site/'site_libs'/'sd-a11y.js'
+    js.parent.mkdir(parents=True, exist_ok=True); js.write_text(_A11Y_JS)
+    n_fig = 0
+    for p in sorted(site.rglob('*.html')):
+        t = p.read_text()
+        off = '../' * (len(p.relative_to(site).parts) - 1)
+        t = re.sub(r'<pre\b(?![^>]*\btabindex=)', '<pre tabindex="0"', t)
+        def _alt(m):
+            nonlocal n_fig
+            n_fig += 1
+            return f'<img alt="{html.escape(figure_alt(t, m.start()), quote=True)}"{m.group(1)}{m.group(2)}>'
+        t = _re_img_no_alt.sub(_alt, t)
+        for start, attrs in _LANDMARKS:
+            i = t.find(start)
+            if i < 0 or ('toc-title' in attrs and 'id="toc-title"' not in t): continue
+            j = t.index('>', i)
+            if not re.search(r'\baria-label(ledby)?=', t[i:j]): t = t[:j] + ' ' + attrs + t[j:]
+        t = re.sub(r'<th([^>]*)>(\s*)</th>', r'<td\1>\2</td>', t)   # an empty header cell (a table's corner) is a data cell
+        # matplotlib's HTML animations (`to_jshtml`): their frame slider has no label
+        t = re.sub(r'<input\b(?![^>]*\baria-label)(?=[^>]*\bclass="anim-slider")', '<input aria-label="Animation frame"', t)
+        if '</head>' in t: t = t.replace('</head>', f'<script src="{off}site_libs/sd-a11y.js" defer></script>\n</head>', 1)
+        p.write_text(t)
+    return n_fig
+
 _re_css_import = re.compile(r"""@import url\(["']?https?://[^)]*\);?""")
 
 def drop_web_fonts(site:Path):
@@ -323,12 +500,13 @@ def build(out:Path=None, force=False, strict=False, skip_file_re=None):
         built = render(st, strict=strict)
         n_math = typeset_maths(built)
         n_links = localise_links(built, site_url) if site_url else 0
+        n_fig = accessibility(built)
         drop_web_fonts(built)
         check_offline(built)
         if out.exists(): shutil.rmtree(out)
         shutil.copytree(built, out)
     out = Built(out); out.pages = pages
-    log(f'{len(pages)} pages, {n_math} formulas typeset, {n_links} API links made local, in {time.time()-t0:.1f}s -> {out}')
+    log(f'{len(pages)} pages, {n_math} formulas typeset, {n_links} API links made local, {n_fig} figures given a text alternative, in {time.time()-t0:.1f}s -> {out}')
     return out
 
 if __name__ == '__main__':
