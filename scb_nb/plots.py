@@ -13,16 +13,16 @@ import matplotlib.pyplot as plt
 from fastcore.meta import delegates
 from .checks import fail
 
-# %% ../nbs/90_plots.ipynb #20d19101
-@delegates(plt.Axes.imshow)
+# %% ../nbs/90_plots.ipynb #8c65edbb
 def heatmap(M, # a 2-d tensor or array
             ax=None, # axes to draw on (default: a new figure)
             title:str=None, # axes title
             xlabel:str=None, ylabel:str=None, # axis labels
             colorbar:bool=True, # draw a colour bar
             figsize=(4, 3.5), # size of a new figure
-            **kwargs):
-    "Draw matrix `M` as an image with labelled axes; returns the `ax`"
+            **kwargs, # passed on to matplotlib's `Axes.imshow` (`cmap`, `vmin`, `vmax`, `norm`, ...)
+           ):
+    "Draw matrix `M` as an image with labelled axes (`**kwargs` go to matplotlib's `Axes.imshow`); returns the `ax`"
     arr = M.detach().cpu().numpy() if hasattr(M, 'detach') else np.asarray(M)
     if arr.ndim != 2: fail('M', 'a 2-d tensor or array', M)
     if ax is None: _, ax = plt.subplots(figsize=figsize)
@@ -72,13 +72,15 @@ def show_sequence(tokens, # T context tokens of one example (positions 0..T-1)
     ax.legend(loc='upper left', fontsize=10)
     return ax
 
-# %% ../nbs/90_plots.ipynb #64af0eb9
-@delegates(heatmap)
+# %% ../nbs/90_plots.ipynb #365f8da6
+@delegates(heatmap, keep=True)
 def heatmap_blocks(M, # a 2-d tensor or array made of blocks
                    cols, # the column blocks, left to right: a list of (name, width)
                    rows=None, # the row blocks, top to bottom: a list of (name, height) (default: one unnamed block)
                    names:dict=None, # {(row block, column block): text drawn at that block's centre}
-                   ax=None, **kwargs):
+                   ax=None, # axes to draw on (default: a new figure)
+                   **kwargs, # passed on to `heatmap`, and from it to `Axes.imshow`
+                  ):
     "A `heatmap` of `M` with lines between its blocks, the column blocks named on top (named row blocks replace the row numbers), and text in the blocks"
     arr = M.detach().cpu().numpy() if hasattr(M, 'detach') else np.asarray(M)
     rows = [('', arr.shape[0])] if rows is None else rows

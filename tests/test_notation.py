@@ -176,3 +176,14 @@ def test_the_page_exports_nothing():
     src = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
     assert not re.search(r'^#\|\s*(default_exp|export)', src, re.M)
     assert ''.join(cells[0]['source']).startswith('# Notation')
+
+def test_every_chapter_links_the_notation_page():
+    "A reader of any chapter is one click from the symbols: its opening cells link the notation page"
+    url = 'https://scb-nb.github.io/scb_nb/notation.html'   # the site's address: the build makes it relative
+    chapters = [p for p in sorted((ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')) if int(p.name[:2]) < 80]   # 80+: reference pages
+    missing = []
+    for p in chapters:
+        nb = json.loads(p.read_text())
+        opening = ''.join(''.join(c['source']) for c in nb['cells'][:4] if c['cell_type'] == 'markdown')
+        if f']({url})' not in opening: missing.append(p.name)
+    assert len(chapters) >= 10 and not missing, f'chapters whose opening does not link the notation page: {missing}'

@@ -70,6 +70,27 @@ def test_every_exported_name_has_an_api_entry(site):
             missing.append(f'{name} (expected #{anchor} in {page})')
     assert not missing, 'no API block (show_doc) on the site for: ' + ', '.join(missing)
 
+def api_signatures(html:str)->list:
+    "The text of every API signature of a page (the code blocks inside nbdev's `show_doc` outputs)"
+    import html as h
+    outs = re.findall(r'<div class="cell-output[^"]*cell-output-markdown">(.*?)</div>\s*</div>', html, re.S)
+    return [h.unescape(re.sub(r'<[^>]+>', '', c)) for o in outs for c in re.findall(r'<pre[^>]*>(.*?)</pre>', o, re.S)]
+
+def test_api_signatures_are_readable(site):
+    "No `:NoneType` guessed from a None default, no `<function ... at 0x...>`, no line wider than the column's code box"
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_site import SIGNATURE_WIDTH
+    bad, n = [], 0
+    for _, page, _ in chapters(site):
+        for sig in api_signatures((site/page).read_text()):
+            n += 1
+            name = sig.split('(')[0]
+            if 'NoneType' in sig: bad.append(f'{page} {name}: NoneType')
+            if re.search(r'<function \S+ at 0x', sig): bad.append(f'{page} {name}: a function repr')
+            bad += [f'{page} {name}: a line of {len(l)} characters' for l in sig.split('\n') if len(l) > SIGNATURE_WIDTH + 8]
+    assert n > 50, f'only {n} API signatures found: has the page layout changed?'
+    assert not bad, 'unreadable API signatures:\n' + '\n'.join(bad)
+
 def test_api_names_in_prose_are_links(site):
     "nbdev turns backticked exported names into links; the build makes them point into this site"
     n = sum(len(re.findall(r'<a href="[^"#:]*\.html#[^"]+"><code>', (site/page).read_text())) for _, page, _ in chapters(site))
@@ -88,6 +109,9 @@ _JS_STATE = r"""() => {
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     overflow: document.documentElement.scrollWidth - window.innerWidth,
+    // API signatures (the code blocks of show_doc outputs) that need a sideways scroll to be read
+    apiOverflow: [...document.querySelectorAll('.cell-output-markdown pre')].filter(p => p.scrollWidth > p.clientWidth)
+                   .map(p => p.textContent.split('(')[0].slice(0, 40)),
     // what a reader cannot see whole: a table wider than the screen, or a figure or formula that runs past the
     // screen without a box of its own to scroll in (code blocks scroll by design)
     wide: [...document.querySelectorAll('main table, main img, main svg, main .katex-display > .katex')].filter(e => {
@@ -130,6 +154,11 @@ def visited(browser, site, site_url, shots):
         ctx.close()
     return res
 
+def test_api_signatures_fit_the_column(visited):
+    "At desktop width every API signature is read without scrolling sideways"
+    wide = {page: v['apiOverflow'] for (label, page), v in visited.items() if label == 'desktop' and v['apiOverflow']}
+    assert not wide, f'API signatures wider than their box: {wide}'
+
 def test_pages_load_without_console_errors(visited):
     bad = {k: (v['errors'], v['failed']) for k, v in visited.items() if v['errors'] or v['failed']}
     assert not bad, f'console errors or failed requests: {bad}'
@@ -154,6 +183,7 @@ def test_maths_is_typeset(visited, site):
     for (label, page), v in visited.items():
         if label != 'desktop': continue
         left = [s for s in ('$$', '\\(', '\\)', '\\[', '\\begin{') if s in v['text']]
+        left += re.findall(r'\$[^$\s][^$\n]{0,80}\$', v['text'])   # inline TeX the renderer did not see as maths
         if left or v['katexErrors']: raw[page] = (left, v['katexErrors'][:3])
     assert not raw, f'maths left as TeX source, or KaTeX errors: {raw}'
     assert any('class="katex' in (site/page).read_text() for _, page, _ in chapters(site)), 'no page has any typeset maths'

@@ -24,7 +24,7 @@ The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python render
    scroll, by a small local script, which also opens a scaled-down figure at full size), and the landmarks get names.
    The colours (links, navbar, code) are in `nbs/styles.css`.
 """
-import argparse, html, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, html, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,6 +203,76 @@ def order_headings(nb:dict)->dict:
     nb['cells'] = cells
     return nb
 
+_re_sig_block = re.compile(r'```python\n(.*?)\n```', re.S)
+_re_nonetype = re.compile(r'(\w+):NoneType=None')
+_re_func_repr = re.compile(r'<function ([\w.]+) at 0x[0-9a-f]+>')
+SIGNATURE_WIDTH = 68   # monospace characters that fit, with room to spare, in a code block at the docs column width (1280 px window)
+
+def _split_top(code:str, sep=',')->list:
+    "`code` split at the separators that are outside brackets and strings, each piece keeping its separator"
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(code):
+        if quote:
+            if ch == quote and code[i-1] != '\\': quote = None
+        elif ch in '\'"': quote = ch
+        elif ch in '([{': depth += 1
+        elif ch in ')]}': depth -= 1
+        elif ch == sep and depth == 0: parts.append(code[start:i+1]); start = i + 1
+    if code[start:].strip(): parts.append(code[start:])
+    return [p.strip() for p in parts]
+
+def _comment_at(line:str)->int:
+    "Index of the `#` that starts `line`'s comment (outside strings), or -1"
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote and line[i-1] != '\\': quote = None
+        elif ch in '\'"': quote = ch
+        elif ch == '#': return i
+    return -1
+
+def _wrap_line(line:str, width:int)->list:
+    "One signature line as lines of at most `width` characters where it can be: parameters, then the comment"
+    if len(line) <= width: return [line]
+    indent = line[:len(line) - len(line.lstrip())]
+    at = _comment_at(line)
+    code, comment = (line, '') if at < 0 else (line[:at].rstrip(), line[at+1:].strip())
+    rows, cur = [], indent
+    for p in _split_top(code.strip()):
+        if cur.strip() and len(cur) + 1 + len(p) > width: rows.append(cur); cur = indent
+        cur = cur + (' ' if cur.strip() else '') + p
+        while len(cur) > width and ', ' in cur[len(indent):width]:   # one parameter too long: break inside its brackets
+            cut = cur.rindex(', ', len(indent), width) + 1
+            rows.append(cur[:cut]); cur = indent + ' ' * 4 + cur[cut:].lstrip()
+    rows.append(cur)
+    if comment:
+        last = rows.pop()
+        col = len(last) + 1
+        if width - col - 2 < 24: rows.append(last); last, col = indent + ' ' * 4, len(indent) + 4
+        body = textwrap.wrap(comment, max(24, width - col - 2), break_on_hyphens=False) or ['']
+        rows.append((last + ' ' if last.strip() else last) + '# ' + body[0])
+        rows += [' ' * col + '# ' + b for b in body[1:]]
+    return rows
+
+def tidy_signature(code:str, width:int=SIGNATURE_WIDTH)->str:
+    """A `show_doc` signature as a reader wants it: no `:NoneType` that nbdev infers from a `None` default, functions
+    by name rather than `<function ... at 0x...>`, and lines wrapped to `width` (parameters at top-level commas,
+    docments comments on aligned continuation lines)"""
+    code = _re_func_repr.sub(r'\1', _re_nonetype.sub(r'\1=None', code))
+    if not re.match(r'(async )?(def|class) ', code): return code
+    return '\n'.join(r for line in code.split('\n') for r in _wrap_line(line, width))
+
+def tidy_api(nb:dict)->dict:
+    "Every `show_doc` signature of a page through `tidy_signature`"
+    for c in nb['cells']:
+        if c['cell_type'] != 'code' or not _re_show_doc.search(''.join(c['source'])): continue
+        for o in c.get('outputs', []):
+            md = o.get('data', {}).get('text/markdown')
+            if md is None: continue
+            md = md if isinstance(md, str) else ''.join(md)
+            o['data']['text/markdown'] = _re_sig_block.sub(lambda m: f"```python\n{tidy_signature(m.group(1))}\n```", md)
+    return nb
+
 def stage(cache:Path, dst:Path):
     "Copy nbdev's `_proc` to `dst`, naming each page as Quarto would and ordering the sidebar by chapter"
     import yaml
@@ -218,7 +288,7 @@ def stage(cache:Path, dst:Path):
         for c in nb['cells']:
             for o in c.get('outputs', []):
                 if WIDGET_MIME in o.get('data', {}): o['data'] = {'text/markdown': WIDGET_NOTE}
-        order_headings(nb)
+        order_headings(tidy_api(nb))
         src = '---\n' + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + '---\n'
         if cell is None: nb['cells'].insert(0, dict(cell_type='raw', metadata={}, source=src))
         else: cell['source'] = src
