@@ -11,8 +11,10 @@ The path is nbdev's own, with Quarto swapped for smalldocs, a pure-Python render
    the chapters by number); widget outputs, which need a kernel, become a note. Headings are put in order: a
    heading inside a cell's output (a displayed Markdown summary) is nested under the section it appears in, and an
    "API" section heading goes above nbdev's API entries (`show_doc`, level 3) when they would follow the title
-   directly. Every page ends with links to the previous and the next page of the sidebar (`page-navigation` in
-   `nbs/_quarto.yml`, which smalldocs and Quarto both read).
+   directly. API signatures are made readable (`tidy_signature`): no `:NoneType` guessed from a `None` default,
+   functions by name instead of `<function ... at 0x...>`, lines wrapped to the column (`SIGNATURE_WIDTH`). Every page
+   ends with links to the previous and the next page of the sidebar (`page-navigation` in `nbs/_quarto.yml`, which
+   smalldocs and Quarto both read).
 3. `smalldocs render` writes the site (navbar, sidebar, table of contents per page, search with its own copy
    of Fuse.js).
 4. The maths is typeset at build time by KaTeX, installed from npm (`package.json`, `npm ci`), through node:
