@@ -310,7 +310,7 @@ def check_plain_value_step(f:Callable, # f(task) -> your largest stable plain va
             "shrinks by e in " + ", ".join(f"{s:.0f}" for s in steps.values()) +
             f" steps at T = {', '.join(map(str, steps))}: the directions that carry P are T times flatter than the μμᵀ one")
 
-# %% ../nbs/04_stage1.ipynb #5ed41296
+# %% ../nbs/04_stage1.ipynb #df8ed82c
 @functools.cache
 def _tracking(c:float, batch_size:int, seeds:tuple=(0, 1, 2))->float:
     "Root mean square over seeds of stage 1's tracking ratio ρ_V at step multiplier c and batch B₁ (the chapter's task)"
