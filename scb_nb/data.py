@@ -13,11 +13,11 @@ from .checks import (ScbError, fail, check_int, check_positive, check_choice, ch
                            read_answer, not_callable)
 
 # %% auto #0
-__all__ = ['FLOAT_DTYPES', 'stationary', 'token_cov', 'check_task', 'SCBTask', 'random_transition', 'random_sparse_attention',
-           'make_task', 'SCBBatch', 'draw_categorical', 'sample_context', 'check_tokens', 'check_batch',
-           'sample_output', 'sample_batch', 'plot_task', 'task_explorer', 'mix_context', 'one_hot_context',
-           'bayes_predict', 'bayes_loss', 'check_output_law', 'check_bayes_loss', 'check_bayes_trend',
-           'check_waiting_time']
+__all__ = ['FLOAT_DTYPES', 'TABLE_BITS', 'TABLE_ENTRIES', 'stationary', 'token_cov', 'check_task', 'SCBTask', 'random_transition',
+           'random_sparse_attention', 'make_task', 'SCBBatch', 'draw_categorical', 'law_table', 'sample_context',
+           'check_tokens', 'check_batch', 'sample_output', 'sample_batch', 'plot_task', 'task_explorer', 'mix_context',
+           'one_hot_context', 'bayes_predict', 'bayes_loss', 'check_output_law', 'check_bayes_loss',
+           'check_bayes_trend', 'check_waiting_time']
 
 # %% ../nbs/00_data.ipynb #7f8cd019
 import matplotlib.pyplot as plt
@@ -232,7 +232,63 @@ def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negat
     idx = _inverse_cdf(probs, shape, _generator(seed, probs.device))
     return idx if probs.ndim == 1 else idx.squeeze(1)
 
-# %% ../nbs/00_data.ipynb #be87f52a
+# %% ../nbs/00_data.ipynb #a687c7be
+TABLE_BITS = 20            # at most 2^20 buckets per law
+TABLE_ENTRIES = 2 ** 22    # at most this many entries in one family of laws (a few MB of small integers)
+
+def _table_bits(laws, bits=None):
+    "b for `laws` (L×n): about 2^12 buckets per entry of positive mass, at least 2^8, within the two caps"
+    if bits is not None: return bits
+    jumps = int((laws > 0).sum(-1).max())
+    bits = min(TABLE_BITS, max(8, math.ceil(math.log2(jumps)) + 12))
+    while bits > 8 and laws.shape[0] << bits > TABLE_ENTRIES: bits -= 1
+    return bits
+
+def _small_int(n):
+    "The smallest signed integer dtype that holds −1 … n − 1"
+    return next(d for d in (torch.int8, torch.int16, torch.int32) if n - 1 <= torch.iinfo(d).max)
+
+def law_table(laws:torch.Tensor, # L×n: one law per row (non-negative, positive total, need not be normalised)
+              bits:int|None=None, # b, K = 2^b buckets (None: chosen from the number of non-zeros)
+             )->tuple[torch.Tensor, torch.Tensor]:
+    "The laws' cumulative sums (L×n) and their L×K bucket table: the index every u in bucket r draws, or −1"
+    laws = laws.contiguous()
+    (L, n), K = laws.shape, 1 << _table_bits(laws, bits)
+    cdf = laws.cumsum(-1)
+    edges = torch.arange(K + 1, dtype=laws.dtype, device=laws.device) / K
+    lo, hi = edges[:-1], torch.nextafter(edges[1:], torch.zeros_like(edges[1:]))   # hi: the last float below (r+1)/K
+    first, last = (torch.searchsorted(cdf, e * cdf[:, -1:], right=True).clamp_max_(n - 1) for e in (lo, hi))
+    return cdf, torch.where(first == last, first, -1).to(_small_int(n))
+
+def _uniforms(n, cdf, g):
+    "n uniforms for draws from laws in `cdf`'s dtype: on the CPU in float64, integers v on [0, 2⁵³), whose v·2⁻⁵³ is exactly `torch.rand`'s draw from the same stream; floats on [0, 1) otherwise"
+    if cdf.dtype == torch.float64 and cdf.device.type == 'cpu':
+        return torch.empty(n, dtype=torch.long).random_(generator=g).bitwise_and_(2 ** 53 - 1)
+    return torch.rand(n, generator=g, dtype=cdf.dtype, device=cdf.device)
+
+def _table_draw(cdf, table, rows, v):
+    "One draw per uniform of `v` from law `rows` (None: the only law) by table lookup, `searchsorted` where the bucket straddles a jump"
+    K, exact = table.shape[-1], v.dtype == torch.long
+    r = v >> (53 - K.bit_length() + 1) if exact else (v * K).long()        # the bucket: u's top bits
+    hit = table.view(-1).index_select(0, r if rows is None else r.add_(rows, alpha=K))
+    if hit.min().item() >= 0: return hit.long()
+    miss = hit.signbit().nonzero().squeeze(1)                               # rare: draws in a straddling bucket
+    c = cdf[0] if rows is None else cdf[rows[miss]]
+    x = (v[miss].double() * 2.0 ** -53 if exact else v[miss]) * c[..., -1]   # u·total, as `_inverse_cdf` computes it
+    idx = hit.long()
+    idx[miss] = torch.searchsorted(c, x if rows is None else x[:, None], right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
+    return idx
+
+def _law_tables(task):
+    "The (cdf, table) pairs of μ, of Qmat's columns and of P's columns, built on first use and kept on the task"
+    key = tuple((t.data_ptr(), t._version) for t in (task.mu, task.Qmat, task.P))
+    cached = task.__dict__.get('_law_tables')
+    if cached is None or cached[0] != key:
+        cached = key, tuple(law_table(laws) for laws in (task.mu[None], task.Qmat.T, task.P.T))
+        object.__setattr__(task, '_law_tables', cached)   # a cache, not a field: the task stays frozen
+    return cached[1]
+
+# %% ../nbs/00_data.ipynb #b95d8cfa
 def _check_is_task(task):
     "Refuse anything but an `SCBTask`"
     if not isinstance(task, SCBTask): fail('task', 'an SCBTask', task, type_error=True)
@@ -240,10 +296,20 @@ def _check_is_task(task):
 def sample_context(task:SCBTask, batch_size:int, seed:int|torch.Generator=0)->tuple[torch.Tensor, torch.Tensor]:
     "Draw `batch_size` contexts (B×T) and queries (B) i.i.d. from `task.mu`"
     _check_is_task(task)
-    B, T, g = check_int('batch_size', batch_size, lo=1), task.seq_len, _generator(seed, task.device)
-    check_size('batch_size × (seq_len + 1)', B * (T + 1))
-    x = _inverse_cdf(task.mu, (B * (T + 1),), g).view(B, T + 1)
-    return x[:, :T], x[:, T]
+    B, g = _check_batch_size(task, batch_size), _generator(seed, task.device)
+    return _draw_context(task, B, _uniforms(B * (task.seq_len + 1), task.mu, g))
+
+def _check_batch_size(task, batch_size):
+    "B ≥ 1, with a batch of B·(T + 1) tokens within the size limit"
+    B = check_int('batch_size', batch_size, lo=1)
+    check_size('batch_size × (seq_len + 1)', B * (task.seq_len + 1))
+    return B
+
+def _draw_context(task, B, v):
+    "`sample_context` from its B·(T + 1) uniforms `v`"
+    (cdf, table), *_ = _law_tables(task)
+    x = _table_draw(cdf, table, None, v).view(B, task.seq_len + 1)
+    return x[:, :-1], x[:, -1]
 
 # %% ../nbs/00_data.ipynb #c784f8fd
 def _check_index(name, x, n, what):
@@ -279,30 +345,32 @@ def check_batch(batch:SCBBatch, # the batch to check
         check_tensor(name, x, (len(batch.tokens),), dtype=torch.long, device=batch.tokens.device)
         _check_index(name, x, n, what)
 
-# %% ../nbs/00_data.ipynb #d1e1bde3
+# %% ../nbs/00_data.ipynb #9bb504c2
 def sample_output(task:SCBTask, tokens:torch.Tensor, query:torch.Tensor, seed:int|torch.Generator=0
                  )->tuple[torch.Tensor, torch.Tensor]:
     "Given contexts and queries, draw the attended positions `s ~ q⁽ᵏ⁾` and the outputs `x_o ~ P[:, x_s]`"
     _check_is_task(task)
     check_tokens(tokens, query, task.n_vocab, task.seq_len, task.device)
-    return _draw_output(task, tokens, query, _generator(seed, task.device))
+    return _draw_output(task, tokens, query, _uniforms(2 * len(query), task.P, _generator(seed, task.device)))
 
-def _draw_output(task, tokens, query, g):
-    "`sample_output` without the input checks (for tokens the sampler has just drawn itself)"
-    pos = _inverse_cdf(task.Qmat.T[query], (len(query), 1), g).squeeze(1)
+def _draw_output(task, tokens, query, v):
+    "`sample_output` from its 2B uniforms `v` (the positions', then the outputs'), without the input checks"
+    _, (cdf_q, table_q), (cdf_p, table_p) = _law_tables(task)
+    pos = _table_draw(cdf_q, table_q, query, v[:len(query)])
     xs = tokens.gather(1, pos[:, None]).squeeze(1)
-    return pos, _inverse_cdf(task.P.T[xs], (len(xs), 1), g).squeeze(1)
+    return pos, _table_draw(cdf_p, table_p, xs, v[len(query):])
 
-# %% ../nbs/00_data.ipynb #1a5bb338
+# %% ../nbs/00_data.ipynb #e2188d80
 def sample_batch(task:SCBTask, # the task to sample from
                  batch_size:int, # B ≥ 1
                  seed:int|torch.Generator=0, # integer seed or generator (on the task's device)
                 )->SCBBatch:
     "Draw `batch_size` i.i.d. SCB examples"
     _check_is_task(task)
-    g = _generator(seed, task.device)
-    tokens, query = sample_context(task, batch_size, g)
-    return SCBBatch(tokens, query, *_draw_output(task, tokens, query, g))
+    B, T, g = _check_batch_size(task, batch_size), task.seq_len, _generator(seed, task.device)
+    v = _uniforms(B * (T + 3), task.mu, g)                  # one stream: the tokens', then the positions' and outputs'
+    tokens, query = _draw_context(task, B, v[:B * (T + 1)])
+    return SCBBatch(tokens, query, *_draw_output(task, tokens, query, v[B * (T + 1):]))
 
 # %% ../nbs/00_data.ipynb #c151adea
 def plot_task(task:SCBTask, # the task to draw
