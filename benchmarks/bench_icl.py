@@ -1,5 +1,6 @@
 """Milliseconds per training step of the in-context regression model (chapter 10): the formula (`lt_reference`), the
-statistics recurrence (eager, and under `torch.compile` when it works here), and, with `--official DIR`, the official
+statistics recurrence (eager with autograd, eager with the hand-written backward pass `RecurrenceGrads`, and under `torch.compile`
+when it works here), and, with `--official DIR`, the official
 model of `chengxiang/LinearTransformer` loaded from DIR at run time (its `device` patched to the CPU in memory; nothing is
 written to DIR), checked equal to ours first. All timed side by side, interleaved, in one process, on one thread.
 
@@ -10,7 +11,7 @@ import argparse, importlib.util, statistics, sys, time
 from pathlib import Path
 import torch
 from scb_nb.icl import (icl_task, sample_prompts, sample_stats, prompt_stats, prompt_matrix, predict, icl_loss, icl_init, icl_rule,
-                        OFFICIAL_LRS, _sparse_fast)
+                        OFFICIAL_LRS, _sparse_fast, recurrence_grads, RecurrenceGrads)
 from scb_nb.train import train, Autograd
 
 D, N = 5, 20
@@ -39,7 +40,7 @@ def check_official(off):
         for L in (3, 8):
             Bs, As = icl_init(L, D, seed=L, dtype=torch.float64)
             m = official_model(off, Bs, As)
-            out = m(prompt_matrix(p).mT)
+            out = m(prompt_matrix(p).mT).detach()
             loss_off = off.in_context_loss(m, prompt_matrix(p).mT, p.yq)
             g_off = torch.autograd.grad(loss_off, m.allparam)[0][:, 0]
             for b in (p, prompt_stats(p)):
@@ -48,6 +49,8 @@ def check_official(off):
                 gB, gA = torch.autograd.grad(icl_loss(ws, b), ws)
                 worst = max(worst, float((yh + out[:, N, D]).abs().max()), float((gB - g_off[:, 0]).abs().max()),
                             float((gA.mT - g_off[:, 1]).abs().max()))
+            _, (hB, hA) = recurrence_grads((Bs, As), prompt_stats(p))                   # the hand-written backward pass
+            worst = max(worst, float((hB - g_off[:, 0]).abs().max()), float((hA.mT - g_off[:, 1]).abs().max()))
         assert worst < 1e-10, worst
         return worst
     finally: torch.set_default_dtype(old)
@@ -66,11 +69,11 @@ def official_stepper(off, L, B, opt, lr):
             o.step(); o.zero_grad()
     return step
 
-def ours_stepper(loss, sample, L, B, opt, lr):
-    "`n` steps of the package's engine (`scb_nb.train.train`) with `Autograd(loss, B, sample)` and the clipped rule"
+def ours_stepper(loss, sample, L, B, opt, lr, source=None):
+    "`n` steps of the package's engine (`scb_nb.train.train`) with `Autograd(loss, B, sample)` (or `source`) and the clipped rule"
     task, params0 = icl_task('setting1'), icl_init(L, D, seed=0)
-    rule = icl_rule(opt, lr)
-    return lambda n: train(task, params0, rule, Autograd(loss, B, sample=sample), n, metrics=(), progress=False, seed=0)
+    rule, source = icl_rule(opt, lr), source or Autograd(loss, B, sample=sample)
+    return lambda n: train(task, params0, rule, source, n, metrics=(), progress=False, seed=0)
 
 def compiled_loss():
     "The recurrence's loss under `torch.compile`, or None if compiling fails on this machine"
@@ -94,14 +97,15 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     off = load_official(a.official) if a.official else None
-    if off is not None: print(f"official model equals ours (formula and recurrence; outputs and gradients, float64): max |Δ| = {check_official(off):.1e}")
+    if off is not None: print(f"official model equals ours (formula, recurrence and hand-written backward; outputs and gradients, float64): max |Δ| = {check_official(off):.1e}")
     comp = None if a.no_compile else compiled_loss()
     ref_sample = lambda task, B, g: sample_prompts(task, B, g)
     cases = [(3, 1000)] if a.quick else [(3, 256), (3, 1000), (8, 256), (8, 1000)]
     steps, rounds = (10, 3) if a.quick else (a.steps, a.rounds)
     print(f"torch {torch.__version__}, 1 thread, float32, d = {D}, n = {N}, Setting 1, ms per step (median of {rounds} rounds of {steps} steps)\n")
-    head = ['L', 'B', 'opt'] + (['official'] if off else []) + ['formula', 'recurrence'] + (['compiled'] if comp else [])
-    head += (['official/formula', 'official/recurrence'] + (['official/compiled'] if comp else [])) if off else ['formula/recurrence']
+    head = ['L', 'B', 'opt'] + (['official'] if off else []) + ['formula', 'recurrence', 'hand-written'] + (['compiled'] if comp else [])
+    head += ((['official/formula', 'official/recurrence', 'official/hand-written'] + (['official/compiled'] if comp else [])) if off
+             else ['formula/recurrence', 'formula/hand-written'])
     print('| ' + ' | '.join(head) + ' |\n|' + '---|' * len(head))
     for L, B in cases:
         for opt in ('sgdm', 'adam'):
@@ -110,6 +114,7 @@ def main(argv=None):
             if off: impls['official'] = official_stepper(off, L, B, opt, lr)
             impls['formula'] = ours_stepper(icl_loss, ref_sample, L, B, opt, lr)
             impls['recurrence'] = ours_stepper(icl_loss, sample_stats, L, B, opt, lr)
+            impls['hand-written'] = ours_stepper(None, None, L, B, opt, lr, source=RecurrenceGrads(B))
             if comp:
                 ours_stepper(comp, sample_stats, L, B, opt, lr)(2)   # compile this shape first
                 impls['compiled'] = ours_stepper(comp, sample_stats, L, B, opt, lr)
@@ -120,7 +125,7 @@ def main(argv=None):
                     t0 = time.perf_counter(); f(steps); ts[k].append(1e3 * (time.perf_counter() - t0) / steps)
             ms = {k: statistics.median(v) for k, v in ts.items()}
             base = 'official' if off else 'formula'
-            ratios = [ms[base] / ms[k] for k in ms if k != base] if off else [ms['formula'] / ms['recurrence']]
+            ratios = [ms[base] / ms[k] for k in ms if k != base and (off or k != 'compiled')]
             print(f"| {L} | {B} | {opt} | " + ' | '.join(f"{ms[k]:.2f}" for k in ms) + ' | ' + ' | '.join(f"{r:.1f}×" for r in ratios) + ' |')
 
 if __name__ == '__main__': main()

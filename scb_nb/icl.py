@@ -20,9 +20,10 @@ from .train import Rule, Grads, Optim, Autograd, train, TrainResult, RunOptions,
 __all__ = ['ICL_SETTINGS', 'OFFICIAL_LRS', 'OFFICIAL_CLIP', 'OFFICIAL', 'ICL_SCALES', 'OPTS', 'ADAM_GAP', 'REACH', 'EXPERIMENT',
            'ICLTask', 'icl_task', 'Prompts', 'sample_prompts', 'prompt_matrix', 'full_weights', 'lt_reference',
            'PromptStats', 'prompt_stats', 'full_stats', 'predict', 'icl_loss', 'icl_init', 'time_step', 'sample_stats',
-           'gd_weights', 'gd_predict', 'gd_step_loss', 'Clipped', 'icl_rule', 'official_rule', 'HeldOutLoss',
-           'heldout_batch', 'train_icl', 'icl_runs', 'steps_to_reach', 'icl_claims', 'plot_loss_curves', 'icl_config',
-           'icl_run', 'icl_figures', 'check_best_step', 'check_label_blind', 'check_tail_ratio', 'check_cost_exponents']
+           'recurrence_grads', 'RecurrenceGrads', 'gd_weights', 'gd_predict', 'gd_step_loss', 'Clipped', 'icl_rule',
+           'official_rule', 'HeldOutLoss', 'heldout_batch', 'train_icl', 'icl_runs', 'steps_to_reach', 'icl_claims',
+           'plot_loss_curves', 'icl_config', 'icl_run', 'icl_figures', 'check_best_step', 'check_label_blind',
+           'check_tail_ratio', 'check_cost_exponents']
 
 # %% ../nbs/10_icl.ipynb #31741165
 ICL_SETTINGS = dict(setting1=dict(dist='normal', n=20), setting2=dict(dist='normal', n=5),
@@ -141,7 +142,7 @@ def full_stats(st:PromptStats)->tuple[torch.Tensor, torch.Tensor]:
     C = torch.cat([torch.cat([st.S, st.v[:, None]], 1), torch.cat([st.v, st.yy[None]], 0)[None]], 0)
     return C, torch.cat([st.xq, torch.zeros_like(st.yq)[None]], 0)
 
-# %% ../nbs/10_icl.ipynb #1e69408a
+# %% ../nbs/10_icl.ipynb #9cd5ff3b
 def _pp(K, C): return (K[:, :, None] * C[None]).sum(1)                  # per-prompt K C (batch last)
 def _pv(K, x): return (K * x[None]).sum(1)                              # per-prompt K x
 def _right(C, W): return (W.mT @ C.reshape(C.shape[0], -1)).view(C.shape).transpose(0, 1)   # C W for a symmetric C
@@ -158,15 +159,18 @@ def _full_fast(P, Q, C, zq):
             C = C + KC + KC.transpose(0, 1) + (KC[:, None] * K[None]).sum(2)
     return -zq[-1]
 
-def _sparse_fast(Bs, As, S, v, xq):
+def _sparse_fast(Bs, As, S, v, xq, saved:list|None=None):
     "Sparse weights, on the blocks: the last layer reads `vᵀA x_q`, the one before it skips the update of S"
     L, out = Bs.shape[0], 0
     for l in range(L):
         a = As[l].mT @ v                                                  # Aᵀ v
         out = out + (a * xq).sum(0)                                       # the label slot gains vᵀ A x_q
-        if l == L - 1: break
+        if l == L - 1:
+            if saved is not None: saved.append((S, v, xq, a, None, None))   # for `recurrence_grads`, below
+            break
         K = _left(Bs[l], _right(S, As[l]).contiguous())                   # B S A
         u = v + _pv(S, a)
+        if saved is not None: saved.append((S, v, xq, a, K, u))
         v, xq = u + _pv(K, u), xq + _pv(K, xq)
         if l < L - 2:
             KS = _pp(K, S)
@@ -259,6 +263,57 @@ def sample_stats(task:ICLTask, # the task
     B, g = check_int('batch_size', batch_size, lo=1), as_generator(seed)
     if task.dist == 'normal' and task.n >= task.d: return _wishart_stats(task, B, g)
     return prompt_stats(sample_prompts(task, B, g))
+
+# %% ../nbs/10_icl.ipynb #a88b2a51
+def _outer(x, y): return x[:, None] * y[None]                           # per-prompt x yᵀ (batch last)
+def _tpv(K, x): return (K * x[:, None]).sum(0)                          # per-prompt Kᵀ x
+def _bsum(X, Y): return X.reshape(X.shape[0], -1) @ Y.permute(0, 2, 1).reshape(-1, Y.shape[1])   # Σ_b X_b Y_b
+def _rmul(K, W): return (W.mT @ K.transpose(0, 1).reshape(K.shape[1], -1)).view(K.shape[1], K.shape[0], -1).transpose(0, 1)  # K_b W
+
+def _ppf(K, C):
+    "Per-prompt K C as d fused multiply-adds (the backward pass's products: no d×d×d×B temporary)"
+    out = K[:, :1] * C[None, 0]
+    for j in range(1, K.shape[1]): out.addcmul_(K[:, j:j + 1], C[None, j])
+    return out
+
+def recurrence_grads(params:tuple, # (Bs, As), L×d×d each: the sparse weights
+                     stats:PromptStats, # a batch of statistics
+                    )->tuple[torch.Tensor, tuple]:
+    "The loss `mean_b (ŷ_b − y_b)²` and its gradients in (Bs, As), by the hand-written backward pass (no autograd)"
+    kind, Bs, As = _weights(params, stats.S.shape[0], stats.S.dtype)
+    if kind != 'sparse': fail('params', 'the sparse weights (Bs, As), L×d×d each', params[0])
+    Bs, As = Bs.detach(), As.detach()
+    saved = []
+    r = _sparse_fast(Bs, As, stats.S, stats.v, stats.xq, saved) - stats.yq
+    o, gB, gA = -2 * r / len(r), torch.zeros_like(Bs), torch.zeros_like(As)   # o: ∂loss/∂(output)
+    vb = xb = Sb = None                                                        # the next layer's adjoints
+    for l in range(len(saved) - 1, -1, -1):
+        S, v, x, a, K, u = saved[l]
+        A = As[l]
+        gA[l] = (v * o) @ x.T                                              # o_l = vᵀ A x
+        if K is None: vb, xb = o * (A @ x), o * a                           # the last layer
+        else:
+            ub, Kb = vb + _tpv(K, vb), _outer(vb, u) + _outer(xb, x)
+            if Sb is not None:
+                T = K + torch.eye(K.shape[0], dtype=K.dtype, device=K.device)[..., None]
+                Kb = Kb + _ppf(_ppf(Sb + Sb.transpose(0, 1), T), S)
+            BtK, abar = _left(Bs[l].mT, Kb), _pv(S, ub)
+            gB[l] = _bsum(_rmul(Kb, A.mT), S)
+            gA[l] += _bsum(S, BtK) + v @ abar.T
+            if l > 0:                                                       # layer 0's state is data: no adjoint
+                Sbar = _rmul(BtK, A.mT) + _outer(ub, a)
+                Sb = Sbar if Sb is None else Sbar + _ppf(_ppf(T.transpose(0, 1), Sb), T)
+                vb, xb = o * (A @ x) + ub + A @ abar, o * a + xb + _tpv(K, xb)
+    return r.square().mean(), (gB, gA)
+
+class RecurrenceGrads:
+    "Gradient source: `recurrence_grads` on `sample_stats` of B fresh prompts (the same gradient as autograd, faster)"
+    def __init__(self, batch_size:int): # B, fresh prompts per step
+        self.batch_size = check_int('batch_size', batch_size, lo=1)
+    def __call__(self, task, params, g)->Grads:
+        loss, grads = recurrence_grads(params, sample_stats(task, self.batch_size, g))
+        return Grads(grads, dict(loss=float(loss)), self.batch_size)
+    def __repr__(self): return f"RecurrenceGrads({self.batch_size})"
 
 # %% ../nbs/10_icl.ipynb #a962a438
 def gd_weights(gammas:torch.Tensor, # L×d×d preconditioners Γ_l (or L×1×1 step sizes η_l times the identity)
