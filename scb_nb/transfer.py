@@ -19,10 +19,11 @@ from .stage1 import retune_step, plot_learned
 from .stage2 import stage2, ProxRule, Refit, samples_to_reach
 
 # %% auto #0
-__all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'EXPERIMENT', 'correlated_task', 'start_signal',
-           'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs', 'transfer_study', 'reach_table', 'best_samples',
-           'best_by_start', 'transfer_claims', 'newton_steps', 'shared_claims', 'plot_transfer', 'plot_steps',
-           'plot_drift', 'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
+__all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'EPS_VS', 'EXPERIMENT', 'correlated_task',
+           'start_signal', 'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs', 'transfer_study', 'reach_table',
+           'best_samples', 'best_by_start', 'transfer_claims', 'newton_steps', 'shared_claims', 'plot_transfer',
+           'plot_steps', 'plot_drift', 'trend_row', 'saving', 'trend_config', 'trend_claims', 'plot_trend',
+           'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
            'check_truth_gradient', 'check_best_value', 'check_freeze_attention']
 
 # %% ../nbs/06_transfer.ipynb #bb868014
@@ -51,13 +52,14 @@ def start_signal(task:SCBTask, # the downstream task
     cos = float(sigma_inner(Vc, Pc, mu) / (sigma_norm2(Vc, mu) * sigma_norm2(Pc, mu)).sqrt().clamp_min(1e-300))
     return dict(alpha_V=aV, cos=cos)
 
-# %% ../nbs/06_transfer.ipynb #192b0bc3
+# %% ../nbs/06_transfer.ipynb #22f37968
 TRANSFER_SCALES = {'fast': dict(seq_lens=(200,), cs=(0.5, 1.0), shared_cs=(0.5,), lrs=(0.02, 0.05), cap=150),
                    'paper': dict(seq_lens=(50, 200, 800), cs=(0.0, 0.25, 0.5, 0.75, 1.0), shared_cs=(0.25, 0.5, 0.75),
-                                 lrs=(0.01, 0.02, 0.05), cap=600)}
+                                 lrs=(0.01, 0.02, 0.05), cap=600),
+                   'trend': dict(seq_lens=(50, 100, 200, 400, 800), cs=(1.0,), shared_cs=(), lrs=(0.01, 0.02, 0.05), cap=1000)}
 SIGNAL_CS = (0.0, 0.25, 0.5, 0.75, 1.0)
 TARGET = dict(eps_V=0.05, eps_A=0.1)
-PRETRAIN = dict(lr=0.05, refit_at=150, refit_lr=0.02, n_steps=300)
+PRETRAIN = dict(lr=0.05, refit_at=150, refit_lr=0.02, refit_tol=0.05, n_steps=300)
 SCHEDULES = {'normal': 0, 'two-phase': 30, 'frozen': None}   # steps with V frozen (None: all)
 
 def lam_for(seq_len:int)->float:
@@ -71,7 +73,7 @@ def pretrain(pre:SCBTask, # the pretraining task
     "The package's pipeline on the pretraining task: stage 2 from the uniform start, then a refit on its support"
     hp = PRETRAIN
     return stage2(pre, *uniform_init(pre.n_vocab, pre.seq_len, pre.P.dtype), ProxRule(hp['lr'], lam_for(pre.seq_len)),
-                  n_steps=hp['n_steps'], refit=Refit(hp['refit_at'], hp['refit_lr']), twin=False, metrics=(distances,),
+                  n_steps=hp['n_steps'], refit=Refit(hp['refit_at'], hp['refit_lr'], hp['refit_tol']), twin=False, metrics=(distances,),
                   name='pretrain', seed=seed, device=device, progress=False)
 
 # %% ../nbs/06_transfer.ipynb #84e39733
@@ -151,16 +153,17 @@ def transfer_study(seq_len:int=200, # T
     for r in runs.values(): r.config.update(seq_len=T, task_seed=seed, scale=scale)
     return runs
 
-# %% ../nbs/06_transfer.ipynb #6f6cbd8d
+# %% ../nbs/06_transfer.ipynb #b9621f31
 def reach_table(runs:dict, # output of `transfer_study`
                 prefix:str='', # '' for new positions, 'shared ' for shared positions
+                eps_V:float=TARGET['eps_V'], # the value target (the attention's is `TARGET['eps_A']`)
                )->dict:
     "`{c: {(start, schedule): {η: samples or None}}}` from a study's finetuning runs"
     out = {}
     for k, r in runs.items():
         if not k.startswith(prefix + 'c='): continue
         c, start, sch, lr = k[len(prefix):].split('|')
-        out.setdefault(float(c[2:]), {}).setdefault((start, sch), {})[float(lr[3:])] = samples_to_reach(r, **TARGET)
+        out.setdefault(float(c[2:]), {}).setdefault((start, sch), {})[float(lr[3:])] = samples_to_reach(r, eps_V, TARGET['eps_A'])
     return out
 
 def best_samples(row:dict)->int|None:
@@ -296,6 +299,76 @@ def plot_drift(runs:dict, # a `transfer_study` (its 'drift_…' runs)
     axs[0].set(xlabel='step', ylabel='‖V − P‖_μ', title='the value matrix leaves P')
     axs[1].set(xlabel='step', ylabel='‖A − Q‖_μ', title='while the attention learns', yscale='log')
     axs[0].legend(fontsize=8)
+    return fig
+
+# %% ../nbs/06_transfer.ipynb #3f4b0105
+EPS_VS = (0.05, 0.075, 0.1)   # targets ε_V for the sensitivity (ε_A = 0.1 throughout)
+
+def trend_row(runs:dict, # a `transfer_study` at the 'trend' scale
+             )->dict:
+    "One study condensed: the pretraining's end, stage 1's cost, and each start's best samples at c = 1 for every ε_V"
+    p, s1 = runs['pretrain'], runs.get('stage1|c=1')
+    row = dict(T=p.config['seq_len'], seed=p.config['task_seed'], pretrain_dist_V=p.final('dist_V'),
+               pretrain_dist_A=p.final('dist_A'), stage1=s1.samples if s1 is not None else None,
+               pretrained_min_dist_A=min(min(r.metrics['dist_A']) for k, r in runs.items() if k.startswith('c=1|pretrained')))
+    for eps in EPS_VS:
+        best = best_by_start(reach_table(runs, eps_V=eps), 1.0, row['stage1'])
+        row[f'eps_V={eps:g}'] = {k: best[k] for k in ('uniform', 'scratch', 'pretrained')}
+    return row
+
+def saving(best:dict, # a row's `{'uniform', 'scratch', 'pretrained'}` samples
+          )->float|None:
+    "The best start from scratch (uniform, or stage 1 + stage 2) over the best pretrained start; None if one never reached"
+    bu = min((v for v in (best['uniform'], best['scratch']) if v), default=None)
+    return bu / best['pretrained'] if bu and best['pretrained'] else None
+
+def trend_config()->dict:
+    "What the trend's record must have been computed with (asserted when the chapter reads it)"
+    return dict(scale=TRANSFER_SCALES['trend'], seeds=(0, 1, 2), pretrain=PRETRAIN, target=TARGET, schedules=SCHEDULES, eps_Vs=EPS_VS)
+
+def trend_claims(rows:list, # `trend_row` of every (T, seed)
+                )->dict:
+    "The trend's numbers and claims: medians over seeds per T, and what holds on every seed"
+    Ts, eps0 = sorted({r['T'] for r in rows}), f"eps_V={TARGET['eps_V']:g}"
+    by = lambda T: [r for r in rows if r['T'] == T]
+    med = lambda xs: float(np.median(xs)) if xs and None not in xs else None
+    out = {f'saving_median_T{T}_{e}': med([saving(r[f'eps_V={e:g}']) for r in by(T)]) for T in Ts for e in EPS_VS}
+    out.update({f'stage1_median_T{T}': med([r['stage1'] for r in by(T)]) for T in Ts})
+    out['pretraining_reaches_truth'] = all(r['pretrain_dist_V'] <= TARGET['eps_V'] and r['pretrain_dist_A'] <= TARGET['eps_A'] for r in rows)
+    out['every_start_reaches'] = all(r[eps0][k] is not None for r in rows for k in ('uniform', 'scratch', 'pretrained'))
+    lo, hi = min(Ts), max(Ts)
+    s1 = {r['seed']: {} for r in rows}
+    for r in rows: s1[r['seed']][r['T']] = r['stage1']
+    out['stage1_cost_grows_2x'] = all(v[hi] and v[lo] and v[hi] >= 2 * v[lo] for v in s1.values())
+    out['pretrained_never_slower'] = all((saving(r[eps0]) or 0) >= 1 for r in rows)
+    sv = lambda T: out[f'saving_median_T{T}_{TARGET["eps_V"]:g}']
+    out['T_all_reached'] = max((T for T in Ts if all(saving(r[eps0]) for r in by(T))), default=None)   # the largest such T
+    out['saving_grows_1.5x'] = out['T_all_reached'] is not None and sv(out['T_all_reached']) >= 1.5 * sv(lo)
+    stalled = [r for r in by(hi) if r[eps0]['pretrained'] is None]
+    out['stalled_at_largest_T'] = len(stalled)
+    out['stalled_min_dist_A'] = min((r['pretrained_min_dist_A'] for r in stalled), default=None)
+    return out
+
+def plot_trend(rows:list, # `trend_row` of every (T, seed)
+               figsize=(8, 3.4)):
+    "Samples to the target against T per start (median and range over seeds), and the saving against T for each ε_V"
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=figsize, layout='constrained')
+    Ts, e0 = sorted({r['T'] for r in rows}), f"eps_V={TARGET['eps_V']:g}"
+    for k, col, m, lab in (('uniform', 'C7', 'o', 'uniform (stage 2 alone)'), ('scratch', 'C5', '^', 'scratch (stage 1 + stage 2)'),
+                           ('pretrained', 'C2', 's', 'pretrained, best schedule'), ('stage1', 'C5', '_', "scratch's stage 1")):
+        ys = [[r['stage1'] if k == 'stage1' else r[e0][k] for r in rows if r['T'] == T] for T in Ts]
+        ys = [[np.nan if v is None else v for v in y] for y in ys]
+        a0.plot(Ts, [np.median(y) for y in ys], m + ('-' if k != 'stage1' else ''), color=col, label=lab, ms=10 if k == 'stage1' else 6)
+        a0.fill_between(Ts, [min(y) for y in ys], [max(y) for y in ys], color=col, alpha=0.12)
+    for e, ls in zip(EPS_VS, ('-', '--', ':')):
+        a1.plot(Ts, [np.median([saving(r[f'eps_V={e:g}']) or np.nan for r in rows if r['T'] == T]) for T in Ts], 'o' + ls,
+                color='C2', alpha=1 - 0.25 * EPS_VS.index(e), label=f'ε_V = {e:g} (median)')
+    a1.plot([r['T'] for r in rows], [saving(r[e0]) or np.nan for r in rows], '.', color='k', alpha=0.5, label='each seed, ε_V = 0.05')
+    a1.axhline(1, color='k', lw=0.8, ls=':')
+    a0.set(xscale='log', yscale='log', xlabel='T', ylabel='samples to the target', title='c = 1, each start at its best step')
+    a1.set(xscale='log', xlabel='T', ylabel='from scratch / pretrained', title='the saving of pretraining')
+    for a in (a0, a1): a.set_xticks(Ts, [str(T) for T in Ts]); a.minorticks_off()
+    a0.legend(fontsize=7); a1.legend(fontsize=7)
     return fig
 
 # %% ../nbs/06_transfer.ipynb #12c6561d
