@@ -232,7 +232,7 @@ def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negat
     idx = _inverse_cdf(probs, shape, _generator(seed, probs.device))
     return idx if probs.ndim == 1 else idx.squeeze(1)
 
-# %% ../nbs/00_data.ipynb #a687c7be
+# %% ../nbs/00_data.ipynb #e411de43
 TABLE_BITS = 20            # at most 2^20 buckets per law
 TABLE_ENTRIES = 2 ** 22    # at most this many entries in one family of laws (a few MB of small integers)
 
@@ -274,7 +274,7 @@ def _table_draw(cdf, table, rows, v):
     if hit.min().item() >= 0: return hit.long()
     miss = hit.signbit().nonzero().squeeze(1)                               # rare: draws in a straddling bucket
     c = cdf[0] if rows is None else cdf[rows[miss]]
-    x = (v[miss].double() * 2.0 ** -53 if exact else v[miss]) * c[..., -1]   # u·total, as `_inverse_cdf` computes it
+    x = (v[miss].double() * 2.0 ** -53 if exact else v[miss]) * c[..., -1]   # u·total, as the plain inverse CDF computes it
     idx = hit.long()
     idx[miss] = torch.searchsorted(c, x if rows is None else x[:, None], right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
     return idx
