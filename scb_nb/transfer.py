@@ -301,7 +301,7 @@ def plot_drift(runs:dict, # a `transfer_study` (its 'drift_…' runs)
     axs[0].legend(fontsize=8)
     return fig
 
-# %% ../nbs/06_transfer.ipynb #3f4b0105
+# %% ../nbs/06_transfer.ipynb #5ab128b5
 EPS_VS = (0.05, 0.075, 0.1)   # targets ε_V for the sensitivity (ε_A = 0.1 throughout)
 
 def trend_row(runs:dict, # a `transfer_study` at the 'trend' scale
@@ -363,7 +363,7 @@ def plot_trend(rows:list, # `trend_row` of every (T, seed)
     for e, ls in zip(EPS_VS, ('-', '--', ':')):
         a1.plot(Ts, [np.median([saving(r[f'eps_V={e:g}']) or np.nan for r in rows if r['T'] == T]) for T in Ts], 'o' + ls,
                 color='C2', alpha=1 - 0.25 * EPS_VS.index(e), label=f'ε_V = {e:g} (median)')
-    a1.plot([r['T'] for r in rows], [saving(r[e0]) or np.nan for r in rows], '.', color='k', alpha=0.5, label='each seed, ε_V = 0.05')
+    a1.plot([r['T'] for r in rows], [saving(r[e0]) or np.nan for r in rows], '.', color='k', alpha=0.5, label=f"each seed, ε_V = {TARGET['eps_V']:g}")
     a1.axhline(1, color='k', lw=0.8, ls=':')
     a0.set(xscale='log', yscale='log', xlabel='T', ylabel='samples to the target', title='c = 1, each start at its best step')
     a1.set(xscale='log', xlabel='T', ylabel='from scratch / pretrained', title='the saving of pretraining')
