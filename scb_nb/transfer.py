@@ -23,7 +23,7 @@ __all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'E
            'start_signal', 'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs', 'transfer_study', 'reach_table',
            'best_samples', 'best_by_start', 'transfer_claims', 'newton_steps', 'shared_claims', 'plot_transfer',
            'plot_steps', 'plot_drift', 'trend_row', 'saving', 'trend_config', 'trend_claims', 'plot_trend',
-           'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
+           'resting_point', 'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
            'check_truth_gradient', 'check_best_value', 'check_freeze_attention']
 
 # %% ../nbs/06_transfer.ipynb #bb868014
@@ -370,6 +370,30 @@ def plot_trend(rows:list, # `trend_row` of every (T, seed)
     for a in (a0, a1): a.set_xticks(Ts, [str(T) for T in Ts]); a.minorticks_off()
     a0.legend(fontsize=7); a1.legend(fontsize=7)
     return fig
+
+# %% ../nbs/06_transfer.ipynb #86d3f003
+def resting_point(seq_len:int, # T
+                  seed:int, # the study's seed (the tasks and batches are derived from it as in `transfer_study`)
+                  lr:float=0.01, # η of both runs
+                  n_steps:int=1000, # steps of both runs (no stop at the target)
+                  refit_steps:int=100, # steps of the refit
+                 )->dict:
+    "Where stage 2 rests at c = 1: the uniform start's passage through the target and its end, the pretrained start's end, and that end refitted"
+    T, seed = check_int('seq_len', seq_len, lo=2), check_seed(seed)
+    pre = make_task(n_vocab=10, seq_len=T, n_sparse=2, seed=seed)
+    task, V_pre = correlated_task(pre, 1.0, seed=10_000 + seed), pretrain(pre, seed=seed + 1).V
+    run = lambda V0: train(task, (V0, uniform_init(10, T)[1]), ProxRule(lr, lam_for(T)), Sampled(1000), n_steps,
+                           metrics=(distances,), seed=seed + 2, progress=False)
+    uni, ptd = run(uniform_init(10, T)[0]), run(V_pre)
+    m = uni.metrics
+    inside = [t for t, a, v in zip(m['step'], m['dist_A'], m['dist_V']) if v <= TARGET['eps_V'] and a <= TARGET['eps_A']]
+    refit = stage2(task, ptd.V, ptd.A, ProxRule(lr, lam_for(T)), refit_steps, refit=Refit(at=0, lr=PRETRAIN['refit_lr'],
+                   tol=PRETRAIN['refit_tol']), twin=False, seed=seed + 5, progress=False)
+    return dict(T=T, seed=seed, lam=lam_for(T), uniform_first_inside=inside[0] if inside else None,
+                uniform_last_inside=inside[-1] if inside else None, uniform_end_dist_A=uni.final('dist_A'),
+                pretrained_end_dist_A=ptd.final('dist_A'), pretrained_end_dist_V=ptd.final('dist_V'),
+                support_found=bool(((ptd.A > PRETRAIN['refit_tol']) == (task.Qmat > 0)).all()),
+                refit_dist_A=refit.final('dist_A'), refit_dist_V=refit.final('dist_V'))
 
 # %% ../nbs/06_transfer.ipynb #12c6561d
 def transfer_config(scale:str, seed:int, device:str)->dict:
