@@ -19,24 +19,27 @@ from .stage1 import retune_step, plot_learned
 from .stage2 import stage2, ProxRule, Refit, samples_to_reach
 
 # %% auto #0
-__all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'EPS_VS', 'EXPERIMENT', 'correlated_task',
-           'start_signal', 'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs', 'transfer_study', 'reach_table',
-           'best_samples', 'best_by_start', 'transfer_claims', 'newton_steps', 'shared_claims', 'plot_transfer',
-           'plot_steps', 'plot_drift', 'trend_row', 'saving', 'trend_config', 'trend_claims', 'plot_trend',
-           'resting_point', 'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
+__all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'CLEAN_CAP', 'CLEAN_COST', 'EPS_VS', 'EXPERIMENT',
+           'correlated_task', 'start_signal', 'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs',
+           'transfer_study', 'reach_table', 'best_samples', 'best_by_start', 'transfer_claims', 'newton_steps',
+           'shared_claims', 'plot_transfer', 'plot_steps', 'plot_drift', 'decorrelate', 'clean_c0_row',
+           'clean_c0_claims', 'trend_row', 'saving', 'trend_config', 'trend_claims', 'plot_trend', 'resting_point',
+           'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
            'check_truth_gradient', 'check_best_value', 'check_freeze_attention']
 
-# %% ../nbs/06_transfer.ipynb #bb868014
+# %% ../nbs/06_transfer.ipynb #acc93bf8
 def correlated_task(pre:SCBTask, # the pretraining task
                     c:float, # the weight of P_pre in P, in [0, 1]
                     seed:int=0, # seed of P_new and of the new attention positions
                     shared:bool=False, # keep the pretraining task's attention positions (Qmat) instead of drawing new ones
+                    clean:bool=False, # make P_new Σ-orthogonal to P_pre first (`decorrelate`): no chance correlation at c = 0
                    )->SCBTask:
     "The downstream task `P = c·P_pre + (1−c)·P_new` with its own stationary law, and new (or `shared`) attention positions"
-    c, seed, shared = check_number('c', c, lo=0, hi=1), check_seed(seed), check_flag('shared', shared)
+    c, seed, shared, clean = check_number('c', c, lo=0, hi=1), check_seed(seed), check_flag('shared', shared), check_flag('clean', clean)
     if not isinstance(pre, SCBTask): fail('pre', 'an SCBTask (the pretraining task)', pre, type_error=True)
     N, T, Q, dt = pre.n_vocab, pre.seq_len, pre.n_sparse, pre.P.dtype
-    P = c * pre.P + (1 - c) * random_transition(N, seed=seed, dtype=dt)
+    P_new = random_transition(N, seed=seed, dtype=dt)
+    P = c * pre.P + (1 - c) * (decorrelate(pre.P, P_new) if clean else P_new)
     Qmat = pre.Qmat.clone() if shared else random_sparse_attention(T, N, Q, seed=seed + 1, dtype=dt)
     return SCBTask(P, stationary(P), Qmat, Q)
 
@@ -300,6 +303,57 @@ def plot_drift(runs:dict, # a `transfer_study` (its 'drift_…' runs)
     axs[1].set(xlabel='step', ylabel='‖A − Q‖_μ', title='while the attention learns', yscale='log')
     axs[0].legend(fontsize=8)
     return fig
+
+# %% ../nbs/06_transfer.ipynb #66290dd3
+def decorrelate(P_pre:torch.Tensor, # the pretraining transition matrix
+                P_new:torch.Tensor, # a fresh transition matrix (positive entries)
+                tol:float=1e-12, # stop when |cos_Σ(P_pre, P)| is below this
+                max_iter:int=200, # the most repetitions (μ moves with P)
+               )->torch.Tensor:
+    "`P_new` made Σ-orthogonal to `P_pre` under its own stationary law, column-stochastic and positive"
+    N = P_pre.shape[0]
+    U, P = torch.full_like(P_pre, 1 / N), P_new
+    for _ in range(check_int('max_iter', max_iter, lo=1)):
+        mu = stationary(P)
+        ip, n_pre = sigma_inner(P_pre, P, mu), sigma_norm2(P_pre, mu)
+        if abs(ip) <= check_number('tol', tol, lo=0) * (n_pre * sigma_norm2(P, mu)).sqrt(): return P
+        P = P - ip / n_pre * (P_pre - U)
+        lo = float(P.min())
+        if lo < 1e-6: P = P + (1e-6 - lo) / (1 / N - lo) * (U - P)   # the least mixing with U that keeps P ≥ 1e-6
+    raise ScbError(f"decorrelate did not converge in max_iter = {max_iter} repetitions")
+
+# %% ../nbs/06_transfer.ipynb #e7e8f477
+CLEAN_CAP = 300   # ours: steps allowed at the clean c = 0
+
+def clean_c0_row(pre:SCBTask, # the pretraining task
+                 V_pre:torch.Tensor, # its pretrained value matrix
+                 seed:int, # the study's seed
+                 lrs=(0.02, 0.05), # the step grid
+                 device='cpu', # where to compute
+                )->dict:
+    "At c = 0, chance and clean: the pretrained V's signal, the downstream ‖P‖²_Σ, and both starts' best samples to the target"
+    row, U = dict(seed=seed), uniform_init(pre.n_vocab, pre.seq_len, pre.P.dtype)[0]
+    for kind in ('chance', 'clean'):
+        task = correlated_task(pre, 0.0, seed=10_000 + seed, clean=kind == 'clean')
+        best = lambda V0: best_samples({lr: samples_to_reach(finetune(task, V0, lr, 'normal', CLEAN_CAP, seed + 2, device), **TARGET)
+                                        for lr in lrs})
+        row[kind] = dict(alpha_V=start_signal(task, V_pre)['alpha_V'], P_norm2=float(sigma_norm2(task.P, task.mu)),
+                         dist_pretrained=float(mu_norm(V_pre - task.P, task.mu)), dist_uniform=float(mu_norm(U - task.P, task.mu)),
+                         uniform=best(U) if kind == 'clean' else None, pretrained=best(V_pre) if kind == 'clean' else None)
+    return row
+
+CLEAN_COST = 1.3   # ours: the median pretrained/uniform samples at the clean c = 0 must be at least this (measured 1.8)
+
+def clean_c0_claims(rows:list, # `clean_c0_row` of every seed
+                   )->dict:
+    "The clean c = 0's numbers and claims: the signal is gone, and the pretrained start is slower on every seed"
+    ratio = [r['clean']['pretrained'] / r['clean']['uniform'] if r['clean']['pretrained'] and r['clean']['uniform'] else None for r in rows]
+    return dict(max_abs_alpha_clean=max(abs(r['clean']['alpha_V']) for r in rows),
+                pretrained_farther_every_seed=all(r['clean']['dist_pretrained'] > r['clean']['dist_uniform'] for r in rows),
+                max_abs_alpha_chance=max(abs(r['chance']['alpha_V']) for r in rows),
+                ratio_min=min(ratio, key=lambda v: v or 0), ratio_median=float(np.median([v or 0 for v in ratio])),
+                both_reach=None not in ratio, pretrained_slower_every_seed=None not in ratio and min(ratio) > 1,
+                cost_at_least=None not in ratio and float(np.median(ratio)) >= CLEAN_COST)
 
 # %% ../nbs/06_transfer.ipynb #5ab128b5
 EPS_VS = (0.05, 0.075, 0.1)   # targets ε_V for the sensitivity (ε_A = 0.1 throughout)
