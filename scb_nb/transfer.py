@@ -21,10 +21,10 @@ from .stage2 import stage2, ProxRule, Refit, samples_to_reach
 # %% auto #0
 __all__ = ['TRANSFER_SCALES', 'SIGNAL_CS', 'TARGET', 'PRETRAIN', 'SCHEDULES', 'CLEAN_CAP', 'CLEAN_COST', 'EPS_VS', 'EXPERIMENT',
            'correlated_task', 'start_signal', 'lam_for', 'pretrain', 'FreezeV', 'finetune', 'drift_runs',
-           'transfer_study', 'reach_table', 'best_samples', 'best_by_start', 'transfer_claims', 'newton_steps',
-           'shared_claims', 'plot_transfer', 'plot_steps', 'plot_drift', 'decorrelate', 'clean_c0_row',
-           'clean_c0_claims', 'trend_row', 'saving', 'trend_config', 'trend_claims', 'plot_trend', 'resting_point',
-           'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
+           'transfer_study', 'reach_table', 'best_samples', 'best_by_start', 'best_from_scratch', 'saving',
+           'transfer_claims', 'newton_steps', 'shared_claims', 'plot_transfer', 'plot_steps', 'plot_drift',
+           'decorrelate', 'clean_c0_row', 'clean_c0_claims', 'trend_row', 'trend_config', 'trend_claims', 'plot_trend',
+           'resting_point', 'transfer_config', 'transfer_run', 'transfer_figures', 'check_cosine', 'check_alpha_start',
            'check_truth_gradient', 'check_best_value', 'check_freeze_attention']
 
 # %% ../nbs/06_transfer.ipynb #acc93bf8
@@ -156,7 +156,7 @@ def transfer_study(seq_len:int=200, # T
     for r in runs.values(): r.config.update(seq_len=T, task_seed=seed, scale=scale)
     return runs
 
-# %% ../nbs/06_transfer.ipynb #b9621f31
+# %% ../nbs/06_transfer.ipynb #f1aa77d7
 def reach_table(runs:dict, # output of `transfer_study`
                 prefix:str='', # '' for new positions, 'shared ' for shared positions
                 eps_V:float=TARGET['eps_V'], # the value target (the attention's is `TARGET['eps_A']`)
@@ -184,7 +184,19 @@ def best_by_start(table:dict, c:float, stage1:int|None=None)->dict:
     out['pretrained'] = min((v for s, v in out.items() if s in SCHEDULES and v is not None), default=None)
     return out
 
-# %% ../nbs/06_transfer.ipynb #09bf447f
+
+def best_from_scratch(best:dict, # `{'uniform': samples, 'scratch': samples, ...}` (None: not reached)
+                     )->int|None:
+    "The fewer samples of the two starts from scratch (uniform, or stage 1 + stage 2); None if neither reached"
+    return min((v for v in (best['uniform'], best['scratch']) if v), default=None)
+
+def saving(best:dict, # `{'uniform', 'scratch', 'pretrained'}` samples, as `best_by_start` returns them
+          )->float|None:
+    "The best start from scratch over the best pretrained start; None if one never reached"
+    bu = best_from_scratch(best)
+    return bu / best['pretrained'] if bu and best['pretrained'] else None
+
+# %% ../nbs/06_transfer.ipynb #6d445b22
 def transfer_claims(runs:dict, # output of `transfer_study`
                    )->dict:
     "The numbers and claims of the transfer study of one seed: `{'signals': {...}, 'samples': {...}}`"
@@ -196,25 +208,22 @@ def transfer_claims(runs:dict, # output of `transfer_study`
     a['past_threshold_for_c_ge_half'] = all(s['alpha_V'] >= 0.1 for c, s in sig.items() if c >= 0.5)
     cos = [sig[c]['cos'] for c in SIGNAL_CS]
     a['cos_grows_with_c'] = all(x < y for x, y in zip(cos, cos[1:]))
-    table, b = reach_table(runs), {}
+    table, b, best = reach_table(runs), {}, {}
     for c in sorted(table):
         s1 = runs.get(f'stage1|c={c:g}')
         b[f'stage1_samples_c{c:g}'] = s1.samples if s1 is not None else None
-        for k, v in best_by_start(table, c, b[f'stage1_samples_c{c:g}']).items(): b[f'best_{k}_c{c:g}'] = v
+        best[c] = best_by_start(table, c, b[f'stage1_samples_c{c:g}'])
+        for k, v in best[c].items(): b[f'best_{k}_c{c:g}'] = v
     b['stage1_reached'] = all(b[f'stage1_samples_c{c:g}'] is not None for c in table)
     if 1.0 in table:
         t, lr0 = table[1.0], min(table[1.0][('uniform', 'normal')])
         u, f = t[('uniform', 'normal')][lr0], t.get(('pretrained', 'frozen'), {}).get(lr0)
         b['same_step_ratio_c1'] = u / f if u and f else None   # None: one of the two did not reach the target
         b['frozen_saves_1.5x_at_same_step'] = f is not None and (u is None or u >= 1.5 * f)
-        bu = min((v for v in (b['best_uniform_c1'], b['best_scratch_c1']) if v), default=None)   # the best start from scratch
-        bp = b['best_pretrained_c1']
-        b['best_ratio_c1'] = bu / bp if bu and bp else None
-        b['best_saving_c1_modest'] = bool(bu and bp) and 0.9 <= bu / bp <= 3
+        b['best_ratio_c1'] = saving(best[1.0])
+        b['best_saving_c1_modest'] = b['best_ratio_c1'] is not None and 0.9 <= b['best_ratio_c1'] <= 3
     if 0.5 in table:
-        bu = min((v for v in (b['best_uniform_c0.5'], b['best_scratch_c0.5']) if v), default=None)
-        bp = b['best_pretrained_c0.5']
-        b['best_ratio_c0.5'] = bu / bp if bu and bp else None
+        b['best_ratio_c0.5'], bu, bp = saving(best[0.5]), best_from_scratch(best[0.5]), best[0.5]['pretrained']
         b['pretrained_slower_at_c_half'] = bu is not None and (bp is None or bu < bp)
     if 'drift_exact' in runs:
         d0 = runs['drift_exact'].metrics['dist_V'][0]
@@ -355,7 +364,7 @@ def clean_c0_claims(rows:list, # `clean_c0_row` of every seed
                 both_reach=None not in ratio, pretrained_slower_every_seed=None not in ratio and min(ratio) > 1,
                 cost_at_least=None not in ratio and float(np.median(ratio)) >= CLEAN_COST)
 
-# %% ../nbs/06_transfer.ipynb #5ab128b5
+# %% ../nbs/06_transfer.ipynb #bc875915
 EPS_VS = (0.05, 0.075, 0.1)   # targets ε_V for the sensitivity (ε_A = 0.1 throughout)
 
 def trend_row(runs:dict, # a `transfer_study` at the 'trend' scale
@@ -369,12 +378,6 @@ def trend_row(runs:dict, # a `transfer_study` at the 'trend' scale
         best = best_by_start(reach_table(runs, eps_V=eps), 1.0, row['stage1'])
         row[f'eps_V={eps:g}'] = {k: best[k] for k in ('uniform', 'scratch', 'pretrained')}
     return row
-
-def saving(best:dict, # a row's `{'uniform', 'scratch', 'pretrained'}` samples
-          )->float|None:
-    "The best start from scratch (uniform, or stage 1 + stage 2) over the best pretrained start; None if one never reached"
-    bu = min((v for v in (best['uniform'], best['scratch']) if v), default=None)
-    return bu / best['pretrained'] if bu and best['pretrained'] else None
 
 def trend_config()->dict:
     "What the trend's record must have been computed with (asserted when the chapter reads it)"
