@@ -15,9 +15,9 @@ from .checks import (ScbError, fail, check_int, check_positive, check_choice, ch
 # %% auto #0
 __all__ = ['FLOAT_DTYPES', 'TABLE_BITS', 'TABLE_ENTRIES', 'stationary', 'token_cov', 'check_task', 'SCBTask', 'random_transition',
            'random_sparse_attention', 'make_task', 'SCBBatch', 'draw_categorical', 'law_table', 'sample_context',
-           'check_tokens', 'check_batch', 'sample_output', 'sample_batch', 'plot_task', 'task_explorer', 'mix_context',
-           'one_hot_context', 'bayes_predict', 'bayes_loss', 'check_output_law', 'check_bayes_loss',
-           'check_bayes_trend', 'check_waiting_time']
+           'check_tokens', 'check_batch', 'sample_output', 'sample_batch', 'plain_sample_batch', 'plot_task',
+           'task_explorer', 'mix_context', 'one_hot_context', 'bayes_predict', 'bayes_loss', 'check_output_law',
+           'check_bayes_loss', 'check_bayes_trend', 'check_waiting_time']
 
 # %% ../nbs/00_data.ipynb #7f8cd019
 import matplotlib.pyplot as plt
@@ -371,6 +371,19 @@ def sample_batch(task:SCBTask, # the task to sample from
     v = _uniforms(B * (T + 3), task.mu, g)                  # one stream: the tokens', then the positions' and outputs'
     tokens, query = _draw_context(task, B, v[:B * (T + 1)])
     return SCBBatch(tokens, query, *_draw_output(task, tokens, query, v[B * (T + 1):]))
+
+# %% ../nbs/00_data.ipynb #b358a738
+def plain_sample_batch(task:SCBTask, # the task to sample from
+                       batch_size:int, # B ≥ 1
+                       seed:int|torch.Generator=0, # integer seed or generator (on the task's device)
+                      )->SCBBatch:
+    "`sample_batch` written with the plain inverse CDF only, no tables: the same draws, slower (the reference for tests and benchmarks)"
+    _check_is_task(task)
+    B, T, g = _check_batch_size(task, batch_size), task.seq_len, _generator(seed, task.device)
+    x = _inverse_cdf(task.mu, (B * (T + 1),), g).view(B, T + 1)
+    pos = _inverse_cdf(task.Qmat.T[x[:, T]], (B, 1), g).squeeze(1)
+    xs = x[:, :T].gather(1, pos[:, None]).squeeze(1)
+    return SCBBatch(x[:, :T], x[:, T], pos, _inverse_cdf(task.P.T[xs], (B, 1), g).squeeze(1))
 
 # %% ../nbs/00_data.ipynb #c151adea
 def plot_task(task:SCBTask, # the task to draw
