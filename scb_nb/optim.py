@@ -599,7 +599,7 @@ def optim_run(cfg:dict, progress:bool|None=False)->dict:
     out['depth'] = depth_summary(depth_study(depth, cfg['device']))
     return out
 
-# %% ../nbs/11_optim.ipynb #850a667c
+# %% ../nbs/11_optim.ipynb #3393c8b7
 def optim_figures(payload:dict, cfg:dict)->dict:
     "The chapter's figures, each with its claims"
     runs = {s: {k: TrainResult.from_dict(d) for k, d in v.items()} for s, v in payload['runs'].items()}
@@ -623,7 +623,7 @@ def optim_figures(payload:dict, cfg:dict)->dict:
                                  payload['depth']['seconds'],
                                  'late test loss against depth L = 2-8 (float64), and Adam at the largest depth in float32 and float64'))
 
-EXPERIMENT = Experiment('optim', 'why Adam beats SGDM on a linear transformer: loss, gradient noise, conditioning, smoothness (companion paper)',
+EXPERIMENT = Experiment('optim', 'why Adam beats SGDM on a linear transformer: loss, gradient noise, conditioning, smoothness, depth (companion paper)',
                         optim_config, optim_run, optim_figures)
 
 # %% ../nbs/11_optim.ipynb #9f7a417c
