@@ -599,7 +599,7 @@ def optim_run(cfg:dict, progress:bool|None=False)->dict:
     out['depth'] = depth_summary(depth_study(depth, cfg['device']))
     return out
 
-# %% ../nbs/11_optim.ipynb #3393c8b7
+# %% ../nbs/11_optim.ipynb #b979dc07
 def optim_figures(payload:dict, cfg:dict)->dict:
     "The chapter's figures, each with its claims"
     runs = {s: {k: TrainResult.from_dict(d) for k, d in v.items()} for s, v in payload['runs'].items()}
