@@ -331,7 +331,7 @@ def decorrelate(P_pre:torch.Tensor, # the pretraining transition matrix
         if lo < 1e-6: P = P + (1e-6 - lo) / (1 / N - lo) * (U - P)   # the least mixing with U that keeps P ≥ 1e-6
     raise ScbError(f"decorrelate did not converge in max_iter = {max_iter} repetitions")
 
-# %% ../nbs/06_transfer.ipynb #e7e8f477
+# %% ../nbs/06_transfer.ipynb #204329f9
 CLEAN_CAP = 300   # ours: steps allowed at the clean c = 0
 
 def clean_c0_row(pre:SCBTask, # the pretraining task
@@ -340,7 +340,7 @@ def clean_c0_row(pre:SCBTask, # the pretraining task
                  lrs=(0.02, 0.05), # the step grid
                  device='cpu', # where to compute
                 )->dict:
-    "At c = 0, chance and clean: the pretrained V's signal, the downstream ‖P‖²_Σ, and both starts' best samples to the target"
+    "At c = 0, chance and clean: the pretrained V's signal, the downstream P's squared Σ-norm, both starts' distances to P and best samples to the target"
     row, U = dict(seed=seed), uniform_init(pre.n_vocab, pre.seq_len, pre.P.dtype)[0]
     for kind in ('chance', 'clean'):
         task = correlated_task(pre, 0.0, seed=10_000 + seed, clean=kind == 'clean')
