@@ -331,7 +331,7 @@ def decorrelate(P_pre:torch.Tensor, # the pretraining transition matrix
         if lo < 1e-6: P = P + (1e-6 - lo) / (1 / N - lo) * (U - P)   # the least mixing with U that keeps P ≥ 1e-6
     raise ScbError(f"decorrelate did not converge in max_iter = {max_iter} repetitions")
 
-# %% ../nbs/06_transfer.ipynb #204329f9
+# %% ../nbs/06_transfer.ipynb #fde2faa8
 CLEAN_CAP = 300   # ours: steps allowed at the clean c = 0
 
 def clean_c0_row(pre:SCBTask, # the pretraining task
@@ -356,13 +356,14 @@ CLEAN_COST = 1.3   # ours: the median pretrained/uniform samples at the clean c 
 def clean_c0_claims(rows:list, # `clean_c0_row` of every seed
                    )->dict:
     "The clean c = 0's numbers and claims: the signal is gone, and the pretrained start is slower on every seed"
-    ratio = [r['clean']['pretrained'] / r['clean']['uniform'] if r['clean']['pretrained'] and r['clean']['uniform'] else None for r in rows]
+    reached = all(r['clean'][k] is not None for r in rows for k in ('pretrained', 'uniform'))   # the ratios exist only if so
+    ratio = [r['clean']['pretrained'] / r['clean']['uniform'] for r in rows] if reached else None
     return dict(max_abs_alpha_clean=max(abs(r['clean']['alpha_V']) for r in rows),
                 pretrained_farther_every_seed=all(r['clean']['dist_pretrained'] > r['clean']['dist_uniform'] for r in rows),
                 max_abs_alpha_chance=max(abs(r['chance']['alpha_V']) for r in rows),
-                ratio_min=min(ratio, key=lambda v: v or 0), ratio_median=float(np.median([v or 0 for v in ratio])),
-                both_reach=None not in ratio, pretrained_slower_every_seed=None not in ratio and min(ratio) > 1,
-                cost_at_least=None not in ratio and float(np.median(ratio)) >= CLEAN_COST)
+                ratio_min=min(ratio) if reached else None, ratio_median=float(np.median(ratio)) if reached else None,
+                both_reach=reached, pretrained_slower_every_seed=reached and min(ratio) > 1,
+                cost_at_least=reached and float(np.median(ratio)) >= CLEAN_COST)
 
 # %% ../nbs/06_transfer.ipynb #bc875915
 EPS_VS = (0.05, 0.075, 0.1)   # targets ε_V for the sensitivity (ε_A = 0.1 throughout)
@@ -428,7 +429,7 @@ def plot_trend(rows:list, # `trend_row` of every (T, seed)
     a0.legend(fontsize=7); a1.legend(fontsize=7)
     return fig
 
-# %% ../nbs/06_transfer.ipynb #86d3f003
+# %% ../nbs/06_transfer.ipynb #c79faa85
 def resting_point(seq_len:int, # T
                   seed:int, # the study's seed (the tasks and batches are derived from it as in `transfer_study`)
                   lr:float=0.01, # η of both runs
@@ -439,9 +440,10 @@ def resting_point(seq_len:int, # T
     T, seed = check_int('seq_len', seq_len, lo=2), check_seed(seed)
     pre = make_task(n_vocab=10, seq_len=T, n_sparse=2, seed=seed)
     task, V_pre = correlated_task(pre, 1.0, seed=10_000 + seed), pretrain(pre, seed=seed + 1).V
-    run = lambda V0: train(task, (V0, uniform_init(10, T)[1]), ProxRule(lr, lam_for(T)), Sampled(1000), n_steps,
+    V_uni, A_uni = uniform_init(10, T)
+    run = lambda V0: train(task, (V0, A_uni), ProxRule(lr, lam_for(T)), Sampled(1000), n_steps,
                            metrics=(distances,), seed=seed + 2, progress=False)
-    uni, ptd = run(uniform_init(10, T)[0]), run(V_pre)
+    uni, ptd = run(V_uni), run(V_pre)
     m = uni.metrics
     inside = [t for t, a, v in zip(m['step'], m['dist_A'], m['dist_V']) if v <= TARGET['eps_V'] and a <= TARGET['eps_A']]
     refit = stage2(task, ptd.V, ptd.A, ProxRule(lr, lam_for(T)), refit_steps, refit=Refit(at=0, lr=PRETRAIN['refit_lr'],
