@@ -11,7 +11,7 @@ import argparse, importlib.util, statistics, sys, time
 from pathlib import Path
 import torch
 from scb_nb.icl import (icl_task, sample_prompts, sample_stats, prompt_stats, prompt_matrix, predict, icl_loss, icl_init, icl_rule,
-                        OFFICIAL_LRS, _sparse_fast, recurrence_grads, RecurrenceGrads)
+                        OFFICIAL_LRS, recurrence_grads, RecurrenceGrads)
 from scb_nb.train import train, Autograd
 
 D, N = 5, 20
@@ -75,17 +75,17 @@ def ours_stepper(loss, sample, L, B, opt, lr, source=None):
     rule, source = icl_rule(opt, lr), source or Autograd(loss, B, sample=sample)
     return lambda n: train(task, params0, rule, source, n, metrics=(), progress=False, seed=0)
 
-def compiled_loss():
-    "The recurrence's loss under `torch.compile`, or None if compiling fails on this machine"
+def compile_works():
+    "Whether `RecurrenceGrads(B, compiled=True)` compiles here and equals the eager pass (float64, to 1e-12)"
     try:
-        f = torch.compile(_sparse_fast, dynamic=False)
-        loss = lambda params, b: (f(*params, b.S, b.v, b.xq) - b.yq).square().mean()
-        ps = [w.requires_grad_(True) for w in icl_init(3, D)]
-        torch.autograd.grad(loss(ps, sample_stats(icl_task('setting1'), 8)), ps)
-        return loss
+        task, ps = icl_task('setting1', dtype=torch.float64), icl_init(3, D, seed=1, dtype=torch.float64)
+        a, b = RecurrenceGrads(64)(task, ps, torch.Generator().manual_seed(0)), RecurrenceGrads(64, compiled=True)(task, ps, torch.Generator().manual_seed(0))
+        worst = max(float((x - y).abs().max()) for x, y in zip(a.grads, b.grads))
+        assert worst < 1e-12, worst
+        return True
     except Exception as e:   # no compiler, an unsupported op: fall back to eager, and say so
         print(f"torch.compile unavailable here ({type(e).__name__}: {str(e)[:120]}); timing eager only")
-        return None
+        return False
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -98,7 +98,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     off = load_official(a.official) if a.official else None
     if off is not None: print(f"official model equals ours (formula, recurrence and hand-written backward; outputs and gradients, float64): max |Δ| = {check_official(off):.1e}")
-    comp = None if a.no_compile else compiled_loss()
+    comp = not a.no_compile and compile_works()
     ref_sample = lambda task, B, g: sample_prompts(task, B, g)
     cases = [(3, 1000)] if a.quick else [(3, 256), (3, 1000), (8, 256), (8, 1000)]
     steps, rounds = (10, 3) if a.quick else (a.steps, a.rounds)
@@ -115,9 +115,7 @@ def main(argv=None):
             impls['formula'] = ours_stepper(icl_loss, ref_sample, L, B, opt, lr)
             impls['recurrence'] = ours_stepper(icl_loss, sample_stats, L, B, opt, lr)
             impls['hand-written'] = ours_stepper(None, None, L, B, opt, lr, source=RecurrenceGrads(B))
-            if comp:
-                ours_stepper(comp, sample_stats, L, B, opt, lr)(2)   # compile this shape first
-                impls['compiled'] = ours_stepper(comp, sample_stats, L, B, opt, lr)
+            if comp: impls['compiled'] = ours_stepper(None, None, L, B, opt, lr, source=RecurrenceGrads(B, compiled=True))
             for f in impls.values(): f(2)                                                     # warm up
             ts = {k: [] for k in impls}
             for _ in range(rounds):
