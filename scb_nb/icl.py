@@ -142,7 +142,7 @@ def full_stats(st:PromptStats)->tuple[torch.Tensor, torch.Tensor]:
     C = torch.cat([torch.cat([st.S, st.v[:, None]], 1), torch.cat([st.v, st.yy[None]], 0)[None]], 0)
     return C, torch.cat([st.xq, torch.zeros_like(st.yq)[None]], 0)
 
-# %% ../nbs/10_icl.ipynb #9cd5ff3b
+# %% ../nbs/10_icl.ipynb #90ac383a
 def _pp(K, C): return (K[:, :, None] * C[None]).sum(1)                  # per-prompt K C (batch last)
 def _pv(K, x): return (K * x[None]).sum(1)                              # per-prompt K x
 def _right(C, W): return (W.mT @ C.reshape(C.shape[0], -1)).view(C.shape).transpose(0, 1)   # C W for a symmetric C
@@ -159,8 +159,8 @@ def _full_fast(P, Q, C, zq):
             C = C + KC + KC.transpose(0, 1) + (KC[:, None] * K[None]).sum(2)
     return -zq[-1]
 
-def _sparse_fast(Bs, As, S, v, xq, saved:list|None=None):
-    "Sparse weights, on the blocks: the last layer reads `vᵀA x_q`, the one before it skips the update of S"
+def _sparse_fast(Bs, As, S, v, xq, saved:list|None=None, kBA=None):
+    "Sparse weights, on the blocks: the last layer reads `vᵀA x_q`, the one before it skips the update of S (`kBA`: see `_krons`)"
     L, out = Bs.shape[0], 0
     for l in range(L):
         a = As[l].mT @ v                                                  # Aᵀ v
@@ -168,7 +168,7 @@ def _sparse_fast(Bs, As, S, v, xq, saved:list|None=None):
         if l == L - 1:
             if saved is not None: saved.append((S, v, xq, a, None, None))   # for `recurrence_grads`, below
             break
-        K = _left(Bs[l], _right(S, As[l]).contiguous())                   # B S A
+        K = _left(Bs[l], _right(S, As[l]).contiguous()) if kBA is None else (kBA[l] @ S.reshape(-1, S.shape[-1])).view(S.shape)   # B S A
         u = v + _pv(S, a)
         if saved is not None: saved.append((S, v, xq, a, K, u))
         v, xq = u + _pv(K, u), xq + _pv(K, xq)
@@ -264,17 +264,24 @@ def sample_stats(task:ICLTask, # the task
     if task.dist == 'normal' and task.n >= task.d: return _wishart_stats(task, B, g)
     return prompt_stats(sample_prompts(task, B, g))
 
-# %% ../nbs/10_icl.ipynb #50066613
+# %% ../nbs/10_icl.ipynb #3cd78eb7
 def _outer(x, y): return x[:, None] * y[None]                           # per-prompt x yᵀ (batch last)
 def _tpv(K, x): return (K * x[:, None]).sum(0)                          # per-prompt Kᵀ x
-def _bsum(X, Y): return X.reshape(X.shape[0], -1) @ Y.permute(0, 2, 1).reshape(-1, Y.shape[1])   # Σ_b X_b Y_b
-def _rmul(K, W): return (W.mT @ K.transpose(0, 1).reshape(K.shape[1], -1)).view(K.shape[1], K.shape[0], -1).transpose(0, 1)  # K_b W
 
 def _ppf(K, C):
     "Per-prompt K C as d fused multiply-adds (the backward pass's products: no d×d×d×B temporary)"
     out = K[:, :1] * C[None, 0]
     for j in range(1, K.shape[1]): out.addcmul_(K[:, j:j + 1], C[None, j])
     return out
+
+def _krons(Bs, As):
+    "Per layer, the d²×d² matrices of the products with a shared weight, on row-major vec(M): `B ⊗ Aᵀ` (for `B M A`), and stacked those of `M Aᵀ`, `Mᵀ B`, `Bᵀ M Aᵀ`"
+    L, d = Bs.shape[0], Bs.shape[1]
+    I = torch.eye(d, dtype=Bs.dtype, device=Bs.device).expand(L, d, d)
+    W1, W2 = torch.stack([Bs, I, I, Bs.mT], 1), torch.stack([As.mT, As, Bs.mT, As], 1)   # vec(W1 M W2ᵀ) = (W1 ⊗ W2) vec(M)
+    k = (W1[:, :, :, None, :, None] * W2[:, :, None, :, None, :]).reshape(L, 4, d * d, d * d)
+    swap = torch.arange(d * d, device=Bs.device).view(d, d).T.reshape(-1)                 # vec(Mᵀ) = vec(M)[swap]
+    return k[:, 0], torch.cat([k[:, 1], k[:, 2][..., swap], k[:, 3]], 1)
 
 def recurrence_grads(params:tuple, # (Bs, As), L×d×d each: the sparse weights
                      stats:PromptStats, # a batch of statistics
@@ -290,28 +297,33 @@ def _sparse_weights(params, stats):
 
 def _recurrence_grads(Bs, As, S, v, xq, yq):
     "`recurrence_grads` on checked tensors: the forward pass keeping each layer's state, then the adjoints layer by layer"
-    saved = []
-    r = _sparse_fast(Bs, As, S, v, xq, saved) - yq
-    o, gB, gA = -2 * r / len(r), torch.zeros_like(Bs), torch.zeros_like(As)   # o: ∂loss/∂(output)
-    vb = xb = Sb = None                                                        # the next layer's adjoints
-    for l in range(len(saved) - 1, -1, -1):
+    (L, d), nb, saved = Bs.shape[:2], S.shape[-1], []
+    kBA, kbar = _krons(Bs, As)
+    r = _sparse_fast(Bs, As, S, v, xq, saved, kBA) - yq
+    o, gB, gA = -2 * r / nb, [None] * L, [None] * L                       # o: ∂loss/∂(output)
+    vb = xb = Sb = None                                                    # the next layer's adjoints
+    for l in range(L - 1, -1, -1):
         S, v, x, a, K, u = saved[l]
-        A = As[l]
-        gA[l] = (v * o) @ x.T                                              # o_l = vᵀ A x
-        if K is None: vb, xb = o * (A @ x), o * a                           # the last layer
-        else:
-            ub, Kb = vb + _tpv(K, vb), _outer(vb, u) + _outer(xb, x)
+        A, ab = As[l], o * x                                               # ā, from o_l = aᵀ x
+        if K is None:                                                      # the last layer
+            vb, xb, gA[l], gB[l] = A @ ab, o * a, v @ ab.T, torch.zeros_like(A)
+            continue
+        ub, Kb = vb + _tpv(K, vb), _outer(vb, u) + _outer(xb, x)           # ū = Tᵀ v̄';  K̄ = v̄' uᵀ + x̄' xᵀ + …
+        if Sb is not None:
+            G = Sb + Sb.transpose(0, 1)
+            Kb = Kb + _ppf(G + _ppf(G, K), S)                              # … + (S̄' + S̄'ᵀ) T S
+        ab = ab + _pv(S, ub)                                               # ā = ō x + S ū
+        m = (kbar[l] @ Kb.reshape(d * d, nb)).view(3, d, d * nb)           # K̄ Aᵀ, K̄ᵀ B, Bᵀ K̄ Aᵀ
+        Sf = S.reshape(d, d * nb)
+        gB[l], gA[l] = m[0] @ Sf.T, Sf @ m[1].T + v @ ab.T                 # Σ_b K̄ Aᵀ S;  Σ_b (S Bᵀ K̄ + v āᵀ)
+        if l > 0:                                                          # layer 0's state is data: no adjoint
+            Sbar = m[2].view(d, d, nb) + _outer(ub, a)
             if Sb is not None:
-                T = K + torch.eye(K.shape[0], dtype=K.dtype, device=K.device)[..., None]
-                Kb = Kb + _ppf(_ppf(Sb + Sb.transpose(0, 1), T), S)
-            BtK, abar = _left(Bs[l].mT, Kb), _pv(S, ub)
-            gB[l] = _bsum(_rmul(Kb, A.mT), S)
-            gA[l] += _bsum(S, BtK) + v @ abar.T
-            if l > 0:                                                       # layer 0's state is data: no adjoint
-                Sbar = _rmul(BtK, A.mT) + _outer(ub, a)
-                Sb = Sbar if Sb is None else Sbar + _ppf(_ppf(T.transpose(0, 1), Sb), T)
-                vb, xb = o * (A @ x) + ub + A @ abar, o * a + xb + _tpv(K, xb)
-    return r.square().mean(), (gB, gA)
+                TS = Sb + _ppf(K.transpose(0, 1), Sb)                      # Tᵀ S̄'
+                Sbar = Sbar + TS + _ppf(TS, K)                             # + Tᵀ S̄' T
+            Sb = Sbar
+            vb, xb = ub + A @ ab, o * a + xb + _tpv(K, xb)
+    return (r * r).mean(), (torch.stack(gB), torch.stack(gA))
 
 _COMPILED = {}
 
