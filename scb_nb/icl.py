@@ -241,18 +241,26 @@ def time_step(f, repeats:int=20)->float:
         t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
     return 1e3 * float(np.median(ts))
 
-# %% ../nbs/10_icl.ipynb #fe9462ab
+# %% ../nbs/10_icl.ipynb #38f816d7
+def _wishart_draws(task, B, g):
+    "The random numbers of Bartlett's decomposition, batch last: w* (d×B), normals for L (d×d×B), the χ²_{n−j} (d×B), x_q"
+    d, n, kw = task.d, task.n, dict(dtype=task.dtype, device=g.device)
+    w, Z = torch.randn(d, B, generator=g, **kw), torch.randn(d, d, B, generator=g, **kw)
+    dof = (n - torch.arange(d, **kw))[:, None].expand(d, B).contiguous()
+    chi2 = 2 * torch._standard_gamma(dof / 2, generator=g)                         # χ²_k = 2 Gamma(k/2)
+    return w, Z, chi2, torch.randn(d, B, generator=g, **kw)
+
+def _wishart_from(n, w, Z, chi2, xq):
+    "The statistics `(S, v, x_q, yᵀy/n, y_q)` from `_wishart_draws`: L's strict lower triangle from Z, its diagonal √χ²"
+    d = Z.shape[0]
+    L = Z * torch.ones(d, d, dtype=Z.dtype, device=Z.device).tril(-1)[..., None] + torch.diag_embed(chi2.sqrt().T).permute(1, 2, 0)
+    S = (L[:, None] * L[None]).sum(2) / n                                          # L Lᵀ / n
+    v = _pv(S, w)
+    return S, v, xq, (w * v).sum(0), (w * xq).sum(0)
+
 def _wishart_stats(task, B, g):
     "Batch-last statistics of Gaussian prompts through Bartlett's decomposition (n ≥ d)"
-    d, n, kw = task.d, task.n, dict(dtype=task.dtype, device=g.device)
-    w = torch.randn(d, B, generator=g, **kw)
-    L = torch.randn(d, d, B, generator=g, **kw) * torch.ones(d, d, **kw).tril(-1)[..., None]
-    dof = (n - torch.arange(d, **kw))[:, None].expand(d, B).contiguous()
-    idx = torch.arange(d, device=g.device)
-    L[idx, idx] = (2 * torch._standard_gamma(dof / 2, generator=g)).sqrt()       # χ²_k = 2 Gamma(k/2)
-    S = (L[:, None] * L[None]).sum(2) / n                                          # L Lᵀ / n
-    v, xq = _pv(S, w), torch.randn(d, B, generator=g, **kw)
-    return PromptStats(S, v, xq, (w * v).sum(0), (w * xq).sum(0))
+    return PromptStats(*_wishart_from(task.n, *_wishart_draws(task, B, g)))
 
 def sample_stats(task:ICLTask, # the task
                  batch_size:int, # B, prompts to draw
@@ -264,7 +272,7 @@ def sample_stats(task:ICLTask, # the task
     if task.dist == 'normal' and task.n >= task.d: return _wishart_stats(task, B, g)
     return prompt_stats(sample_prompts(task, B, g))
 
-# %% ../nbs/10_icl.ipynb #3cd78eb7
+# %% ../nbs/10_icl.ipynb #9c51c1bf
 def _outer(x, y): return x[:, None] * y[None]                           # per-prompt x yᵀ (batch last)
 def _tpv(K, x): return (K * x[:, None]).sum(0)                          # per-prompt Kᵀ x
 
@@ -287,11 +295,11 @@ def recurrence_grads(params:tuple, # (Bs, As), L×d×d each: the sparse weights
                      stats:PromptStats, # a batch of statistics
                     )->tuple[torch.Tensor, tuple]:
     "The loss `mean_b (ŷ_b − y_b)²` and its gradients in (Bs, As), by the hand-written backward pass (no autograd)"
-    return _recurrence_grads(*_sparse_weights(params, stats), stats.S, stats.v, stats.xq, stats.yq)
+    return _recurrence_grads(*_sparse_weights(params, stats.S.shape[0], stats.S.dtype), stats.S, stats.v, stats.xq, stats.yq)
 
-def _sparse_weights(params, stats):
-    "`(Bs, As)`, detached, after checking that `params` are sparse weights that fit `stats`"
-    kind, Bs, As = _weights(params, stats.S.shape[0], stats.S.dtype)
+def _sparse_weights(params, d, dtype):
+    "`(Bs, As)`, detached, after checking that `params` are sparse weights for dimension d in `dtype`"
+    kind, Bs, As = _weights(params, d, dtype)
     if kind != 'sparse': fail('params', 'the sparse weights (Bs, As), L×d×d each', params[0])
     return Bs.detach(), As.detach()
 
@@ -332,6 +340,16 @@ def compiled_recurrence_grads():
     if 'grads' not in _COMPILED: _COMPILED['grads'] = torch.compile(_recurrence_grads, dynamic=False)
     return _COMPILED['grads']
 
+def _wishart_grads(Bs, As, n, *draws):
+    "`_recurrence_grads` on the statistics `_wishart_from` makes of `draws`: one function, so that one compiled graph holds both"
+    S, v, xq, _, yq = _wishart_from(n, *draws)
+    return _recurrence_grads(Bs, As, S, v, xq, yq)
+
+def _compiled_wishart_grads():
+    "`_wishart_grads` under `torch.compile`, built once per process"
+    if 'wishart' not in _COMPILED: _COMPILED['wishart'] = torch.compile(_wishart_grads, dynamic=False)
+    return _COMPILED['wishart']
+
 class RecurrenceGrads:
     "Gradient source: `recurrence_grads` on `sample_stats` of B fresh prompts (the same gradient as autograd, faster)"
     def __init__(self, batch_size:int, # B, fresh prompts per step
@@ -339,8 +357,12 @@ class RecurrenceGrads:
                 ):
         self.batch_size, self.compiled = check_int('batch_size', batch_size, lo=1), check_flag('compiled', compiled)
     def __call__(self, task, params, g)->Grads:
-        st, grads_of = sample_stats(task, self.batch_size, g), compiled_recurrence_grads() if self.compiled else _recurrence_grads
-        loss, grads = grads_of(*_sparse_weights(params, st), st.S, st.v, st.xq, st.yq)
+        if self.compiled and task.dist == 'normal' and task.n >= task.d:     # the statistics' arithmetic compiled with the pass
+            draws = _wishart_draws(task, self.batch_size, g)
+            loss, grads = _compiled_wishart_grads()(*_sparse_weights(params, task.d, task.dtype), task.n, *draws)
+        else:
+            st, grads_of = sample_stats(task, self.batch_size, g), compiled_recurrence_grads() if self.compiled else _recurrence_grads
+            loss, grads = grads_of(*_sparse_weights(params, task.d, st.S.dtype), st.S, st.v, st.xq, st.yq)
         return Grads(grads, dict(loss=float(loss)), self.batch_size)
     def __repr__(self): return f"RecurrenceGrads({self.batch_size}{', compiled=True' if self.compiled else ''})"
 
