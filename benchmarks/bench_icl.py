@@ -11,7 +11,7 @@ import argparse, importlib.util, statistics, sys, time
 from pathlib import Path
 import torch
 from scb_nb.icl import (icl_task, sample_prompts, sample_stats, prompt_stats, prompt_matrix, predict, icl_loss, icl_init, icl_rule,
-                        OFFICIAL_LRS, recurrence_grads, RecurrenceGrads)
+                        OFFICIAL_LRS, recurrence_grads, RecurrenceGrads, _wishart_draws)
 from scb_nb.train import train, Autograd
 
 D, N = 5, 20
@@ -75,6 +75,13 @@ def ours_stepper(loss, sample, L, B, opt, lr, source=None):
     rule, source = icl_rule(opt, lr), source or Autograd(loss, B, sample=sample)
     return lambda n: train(task, params0, rule, source, n, metrics=(), progress=False, seed=0)
 
+def draws_stepper(B):
+    "`n` steps' worth of the random numbers alone: the Bartlett draws every step of ours takes from the seeded stream"
+    task, g = icl_task('setting1'), torch.Generator().manual_seed(0)
+    def step(n):
+        for _ in range(n): _wishart_draws(task, B, g)
+    return step
+
 def compile_works():
     "Whether `RecurrenceGrads(B, compiled=True)` compiles here and equals the eager pass (float64, to 1e-12)"
     try:
@@ -107,6 +114,7 @@ def main(argv=None):
     head += ((['official/formula', 'official/recurrence', 'official/hand-written'] + (['official/compiled'] if comp else [])) if off
              else ['formula/recurrence', 'formula/hand-written'])
     print('| ' + ' | '.join(head) + ' |\n|' + '---|' * len(head))
+    ceilings = []
     for L, B in cases:
         for opt in ('sgdm', 'adam'):
             lr = OFFICIAL_LRS['setting1'][opt]
@@ -116,6 +124,7 @@ def main(argv=None):
             impls['recurrence'] = ours_stepper(icl_loss, sample_stats, L, B, opt, lr)
             impls['hand-written'] = ours_stepper(None, None, L, B, opt, lr, source=RecurrenceGrads(B))
             if comp: impls['compiled'] = ours_stepper(None, None, L, B, opt, lr, source=RecurrenceGrads(B, compiled=True))
+            impls['draws'] = draws_stepper(B)                                                # not a step: its random numbers alone
             for f in impls.values(): f(2)                                                     # warm up
             ts = {k: [] for k in impls}
             for _ in range(rounds):
@@ -123,7 +132,11 @@ def main(argv=None):
                     t0 = time.perf_counter(); f(steps); ts[k].append(1e3 * (time.perf_counter() - t0) / steps)
             ms = {k: statistics.median(v) for k, v in ts.items()}
             base = 'official' if off else 'formula'
+            ceilings.append((L, B, opt, ms.pop('draws'), ms[base]))
             ratios = [ms[base] / ms[k] for k in ms if k != base and (off or k != 'compiled')]
             print(f"| {L} | {B} | {opt} | " + ' | '.join(f"{ms[k]:.2f}" for k in ms) + ' | ' + ' | '.join(f"{r:.1f}×" for r in ratios) + ' |')
+    print(f"\nThe random numbers alone (Bartlett's draws of one step, the stream the seeded chapters use) against the {base} step:"
+          f" no step of ours that draws them can be more than {base}/draws faster.\n\n| L | B | opt | draws (ms) | {base}/draws |\n|---|---|---|---|---|")
+    for L, B, opt, d, b in ceilings: print(f"| {L} | {B} | {opt} | {d:.2f} | {b / d:.1f}× |")
 
 if __name__ == '__main__': main()
