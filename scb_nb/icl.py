@@ -241,7 +241,7 @@ def time_step(f, repeats:int=20)->float:
         t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
     return 1e3 * float(np.median(ts))
 
-# %% ../nbs/10_icl.ipynb #38f816d7
+# %% ../nbs/10_icl.ipynb #843be184
 def _wishart_draws(task, B, g):
     "The random numbers of Bartlett's decomposition, batch last: w* (d×B), normals for L (d×d×B), the χ²_{n−j} (d×B), x_q"
     d, n, kw = task.d, task.n, dict(dtype=task.dtype, device=g.device)
@@ -262,6 +262,8 @@ def _wishart_stats(task, B, g):
     "Batch-last statistics of Gaussian prompts through Bartlett's decomposition (n ≥ d)"
     return PromptStats(*_wishart_from(task.n, *_wishart_draws(task, B, g)))
 
+def _bartlett(task): return task.dist == 'normal' and task.n >= task.d   # whether the statistics are drawn directly
+
 def sample_stats(task:ICLTask, # the task
                  batch_size:int, # B, prompts to draw
                  seed:int|torch.Generator=0, # a seed or a generator
@@ -269,10 +271,10 @@ def sample_stats(task:ICLTask, # the task
     "The statistics of B fresh prompts: drawn directly (Bartlett) for Gaussian covariates with n ≥ d, else from `sample_prompts`"
     if not isinstance(task, ICLTask): fail('task', 'an ICLTask', task, type_error=True)
     B, g = check_int('batch_size', batch_size, lo=1), as_generator(seed)
-    if task.dist == 'normal' and task.n >= task.d: return _wishart_stats(task, B, g)
+    if _bartlett(task): return _wishart_stats(task, B, g)
     return prompt_stats(sample_prompts(task, B, g))
 
-# %% ../nbs/10_icl.ipynb #9c51c1bf
+# %% ../nbs/10_icl.ipynb #e347e77a
 def _outer(x, y): return x[:, None] * y[None]                           # per-prompt x yᵀ (batch last)
 def _tpv(K, x): return (K * x[:, None]).sum(0)                          # per-prompt Kᵀ x
 
@@ -357,7 +359,7 @@ class RecurrenceGrads:
                 ):
         self.batch_size, self.compiled = check_int('batch_size', batch_size, lo=1), check_flag('compiled', compiled)
     def __call__(self, task, params, g)->Grads:
-        if self.compiled and task.dist == 'normal' and task.n >= task.d:     # the statistics' arithmetic compiled with the pass
+        if self.compiled and _bartlett(task):                               # the statistics' arithmetic compiled with the pass
             draws = _wishart_draws(task, self.batch_size, g)
             loss, grads = _compiled_wishart_grads()(*_sparse_weights(params, task.d, task.dtype), task.n, *draws)
         else:
