@@ -75,6 +75,21 @@ class Built(type(Path())):
     "The built site's folder; `.pages`: (notebook, page, title) dicts, one per chapter, in sidebar order"
     pages: list
 
+_IMAGES_DECODED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
+def open_page(pg, url, images_timeout_ms=20_000):
+    """Open `url` in the Playwright page `pg` as a reader gets it: the page parsed and its scripts run ('load'), the network
+    quiet ('networkidle'), every image decoded (given up after `images_timeout_ms`, so that the check of images names what
+    failed) and the fonts ready. 'load' and 'networkidle' are independent events: a long page of inline images can pass
+    500 ms without a request before it has finished parsing, so waiting for 'networkidle' alone can read a half-built page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    pg.goto(url, wait_until='load', timeout=90_000)   # a slow, busy machine parses a long page slowly
+    pg.wait_for_load_state('networkidle')
+    try: pg.wait_for_function(_IMAGES_DECODED, timeout=images_timeout_ms)
+    except PlaywrightTimeout: pass
+    pg.evaluate('document.fonts.ready')
+    return pg
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
 

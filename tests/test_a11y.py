@@ -4,7 +4,7 @@ The site is the one tests/test_site.py builds (the `site` fixture of conftest.py
 import html, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from conftest import require_or_skip
+from conftest import open_page, require_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT/'node_modules'/'axe-core'/'axe.min.js'
@@ -34,8 +34,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser, site, site_url, axe
         ctx = browser.new_context(viewport=vp)
         for page in site_pages(site):
             pg = ctx.new_page()
-            pg.goto(site_url + page, wait_until='networkidle')
-            pg.evaluate('document.fonts.ready')
+            open_page(pg, site_url + page)
             pg.add_script_tag(path=str(axe_js))
             for v in pg.evaluate(_RUN):
                 if v['impact'] in BLOCKING:

@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse, unquote
 import pytest
 import yaml
+from conftest import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 DESKTOP, PHONE = dict(width=1366, height=900), dict(width=390, height=844)
@@ -145,8 +146,7 @@ def visited(browser, site, site_url, shots):
             pg.on('pageerror', lambda exc, e=errors: e.append(str(exc)))
             pg.on('requestfailed', lambda r, f=failed: f.append(r.url[:120]))
             pg.on('response', lambda r, f=failed: r.status >= 400 and f.append(f'{r.status} {r.url[:120]}'))
-            pg.goto(site_url + page, wait_until='networkidle')
-            pg.evaluate('document.fonts.ready')
+            open_page(pg, site_url + page)
             state = pg.evaluate(_JS_STATE)
             pg.screenshot(path=str(shots/f'site_{label}_{page}.png'), full_page=True)
             res[label, page] = dict(state, errors=errors, failed=failed)
@@ -222,14 +222,14 @@ def test_search_finds_an_api_entry(browser, site_url, shots):
 
 def _search(browser, site_url, shots, query, anchor):
     pg = browser.new_page(viewport=DESKTOP)
-    pg.goto(site_url + 'index.html', wait_until='networkidle')
+    open_page(pg, site_url + 'index.html')
     box = pg.locator('.smalldocs-search input[type=search]').first
     box.fill(query)
     pg.wait_for_selector('.smalldocs-search-results .search-result', timeout=10_000)
     hrefs = pg.eval_on_selector_all('.smalldocs-search-results .search-result', 'as => as.map(a => a.href)')
     pg.screenshot(path=str(shots/f'site_search_{query}.png'))
     assert any(h.endswith('#' + anchor) for h in hrefs[:5]), f'search for {query!r} did not put its API entry in the top 5: {hrefs[:5]}'
-    pg.goto(hrefs[[h.endswith('#' + anchor) for h in hrefs].index(True)], wait_until='networkidle')
+    open_page(pg, hrefs[[h.endswith('#' + anchor) for h in hrefs].index(True)])
     assert pg.locator(f'[id="{anchor}"]').count() == 1
     pg.close()
 
