@@ -58,12 +58,27 @@ def naive_grads(V, A, batch, chunk=None, dtype=torch.float64):
     return Vg.grad, Ag.grad
 
 
+def interleaved_ms(fs:dict, number:int, repeat:int)->dict:
+    "{name: [ms per call in each of `repeat` rounds]}, the functions of `fs` timed one after another within each round"
+    out = {k: [] for k in fs}
+    for f in fs.values(): f()                                                 # warm up
+    for _ in range(repeat):
+        for k, f in fs.items(): out[k].append(timeit.timeit(f, number=number) / number * 1e3)
+    return out
+
+
+def ratio_range(a:list, b:list)->str:
+    "The median of the per-round ratios a/b and their range (rounds timed side by side, so the machine's drift cancels)"
+    r = sorted(x / y for x, y in zip(a, b))
+    return f"{statistics.median(r):.2f}× ({r[0]:.2f}–{r[-1]:.2f})"
+
+
 def rel_err(a, b)->float:
     "max |a − b| / max |b| (b the reference)"
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
 
 
-def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, tol):
+def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, rep_floor, tol):
     "Time ours and the naive reference on one (N, T, B) case; returns table rows, a check summary, the RNG floor"
     t0 = time.perf_counter()
     task = make_task(n_vocab=N, seq_len=T, n_sparse=2, seed=0)
@@ -90,13 +105,13 @@ def run_case(N, T, B, naive_chunk, naive_dtype, rep_ours, rep_naive, tol):
     n_o, r_o = rep_ours
     n_n, r_n = rep_naive
     rows, floors = [], []
-    ours = median_ms(lambda: sample_batch(task, B, g), n_o, r_o)
+    n_u = B * (T + 1) + 2 * B   # the uniforms the sampler draws: T + 1 tokens, the position and the output per example
+    ms = interleaved_ms({'tables': lambda: sample_batch(task, B, g), 'plain': lambda: plain_sample_batch(task, B, g),
+                         'floor': lambda: torch.rand(n_u, generator=g, dtype=torch.float64)}, *rep_floor)
+    ours = statistics.median(ms['tables'])
     naive = median_ms(lambda: naive_sample(task, B, g, naive_chunk, naive_dtype), n_n, r_n)
     rows.append((case, 'sampler (sample_batch)', ours, naive))
-    n_u = B * (T + 1) + 2 * B   # the uniforms the sampler draws: T + 1 tokens, the position and the output per example
-    floor = median_ms(lambda: torch.rand(n_u, generator=g, dtype=torch.float64), n_o, r_o)
-    plain = median_ms(lambda: plain_sample_batch(task, B, g), n_o, r_o)
-    floors.append((case, ours, plain, floor))
+    floors.append((case, ms))
     ours = median_ms(lambda: batch_grads(V, A, batch), n_o, r_o)
     naive = median_ms(lambda: naive_grads(V, A, batch, naive_chunk, naive_dtype), n_n, r_n)
     rows.append((case, 'gradient (batch_grads)', ours, naive))
@@ -117,10 +132,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     cases = [dict(N=10, T=50, B=1000, naive_chunk=None, naive_dtype=torch.float64,
-                  rep_ours=(50, 9), rep_naive=(10, 9), tol=1e-12)]
+                  rep_ours=(50, 9), rep_naive=(10, 9), rep_floor=(100, 15), tol=1e-12)]
     if not args.small:
         cases.append(dict(N=500, T=100_000, B=64, naive_chunk=1, naive_dtype=torch.float32,
-                          rep_ours=(1, 5), rep_naive=(1, 3), tol=1e-3))
+                          rep_ours=(1, 5), rep_naive=(1, 3), rep_floor=(1, 5), tol=1e-3))
     rows, checks, floors = [], [], []
     for c in cases:
         r, chk, fl = run_case(**c)
@@ -130,9 +145,13 @@ def main(argv=None):
     print("| case | what | ours (ms) | naive one-hot (ms) | naive / ours |")
     print("|---|---|---|---|---|")
     for case, what, o, n in rows: print(f"| {case} | {what} | {o:.3f} | {n:.3f} | {n / o:.1f}× |")
-    print("\n| case | sampler, bucket tables (ms) | sampler, searchsorted only (ms) | drawing its float64 uniforms alone (ms) "
-          "| tables / floor | searchsorted / floor |\n|---|---|---|---|---|---|")
-    for case, o, p, f in floors: print(f"| {case} | {o:.3f} | {p:.3f} | {f:.3f} | {o / f:.2f}× | {p / f:.1f}× |")
+    print("\nThe sampler against its floor, timed in interleaved rounds (medians; ratios: the median of the rounds' ratios, "
+          "and their range)\n\n| case | sampler, bucket tables (ms) | sampler, searchsorted only (ms) | drawing its float64 "
+          "uniforms alone (ms) | tables / floor | searchsorted / floor |\n|---|---|---|---|---|---|")
+    for case, ms in floors:
+        med = {k: statistics.median(v) for k, v in ms.items()}
+        print(f"| {case} | {med['tables']:.3f} | {med['plain']:.3f} | {med['floor']:.3f} | "
+              f"{ratio_range(ms['tables'], ms['floor'])} | {ratio_range(ms['plain'], ms['floor'])} |")
     print()
     for chk in checks: print("*", chk)
 
