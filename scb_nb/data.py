@@ -13,11 +13,11 @@ from .checks import (ScbError, fail, check_int, check_positive, check_choice, ch
                            read_answer, not_callable)
 
 # %% auto #0
-__all__ = ['FLOAT_DTYPES', 'TABLE_BITS', 'TABLE_ENTRIES', 'stationary', 'token_cov', 'check_task', 'SCBTask', 'random_transition',
-           'random_sparse_attention', 'make_task', 'SCBBatch', 'draw_categorical', 'law_table', 'sample_context',
-           'check_tokens', 'check_batch', 'sample_output', 'sample_batch', 'plain_sample_batch', 'plot_task',
-           'task_explorer', 'mix_context', 'one_hot_context', 'bayes_predict', 'bayes_loss', 'check_output_law',
-           'check_bayes_loss', 'check_bayes_trend', 'check_waiting_time']
+__all__ = ['FLOAT_DTYPES', 'TABLE_BITS', 'TABLE_ENTRIES', 'CELL_BITS', 'stationary', 'token_cov', 'check_task', 'SCBTask',
+           'random_transition', 'random_sparse_attention', 'make_task', 'SCBBatch', 'draw_categorical', 'law_table',
+           'sample_context', 'check_tokens', 'check_batch', 'sample_output', 'sample_batch', 'plain_sample_batch',
+           'plot_task', 'task_explorer', 'mix_context', 'one_hot_context', 'bayes_predict', 'bayes_loss',
+           'check_output_law', 'check_bayes_loss', 'check_bayes_trend', 'check_waiting_time']
 
 # %% ../nbs/00_data.ipynb #7f8cd019
 import matplotlib.pyplot as plt
@@ -232,7 +232,7 @@ def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negat
     idx = _inverse_cdf(probs, shape, _generator(seed, probs.device))
     return idx if probs.ndim == 1 else idx.squeeze(1)
 
-# %% ../nbs/00_data.ipynb #e411de43
+# %% ../nbs/00_data.ipynb #344194d2
 TABLE_BITS = 20            # at most 2^20 buckets per law
 TABLE_ENTRIES = 2 ** 22    # at most this many entries in one family of laws (a few MB of small integers)
 
@@ -260,23 +260,45 @@ def law_table(laws:torch.Tensor, # L×n: one law per row (non-negative, positive
     first, last = (torch.searchsorted(cdf, e * cdf[:, -1:], right=True).clamp_max_(n - 1) for e in (lo, hi))
     return cdf, torch.where(first == last, first, -1).to(_small_int(n))
 
+CELL_BITS = 31   # on the CPU in float64 a draw starts from 31 random bits v: its u lies in the cell [v, v + 1)·2⁻³¹
+
+def _cells(cdf): return cdf.dtype == torch.float64 and cdf.device.type == 'cpu'   # whether draws start from integer cells
+
 def _uniforms(n, cdf, g):
-    "n uniforms for draws from laws in `cdf`'s dtype: on the CPU in float64, integers v on [0, 2⁵³), whose v·2⁻⁵³ is exactly `torch.rand`'s draw from the same stream; floats on [0, 1) otherwise"
-    if cdf.dtype == torch.float64 and cdf.device.type == 'cpu':
-        return torch.empty(n, dtype=torch.long).random_(generator=g).bitwise_and_(2 ** 53 - 1)
+    "The n draws' random numbers: on the CPU in float64, 31-bit integers v (u's cell; the rest of u is drawn only where it matters); floats u on [0, 1) otherwise"
+    if _cells(cdf): return torch.empty(n, dtype=torch.int32).random_(generator=g)
     return torch.rand(n, generator=g, dtype=cdf.dtype, device=cdf.device)
 
-def _table_draw(cdf, table, rows, v):
-    "One draw per uniform of `v` from law `rows` (None: the only law) by table lookup, `searchsorted` where the bucket straddles a jump"
-    K, exact = table.shape[-1], v.dtype == torch.long
-    r = v >> (53 - K.bit_length() + 1) if exact else (v * K).long()        # the bucket: u's top bits
-    hit = table.view(-1).index_select(0, r if rows is None else r.add_(rows, alpha=K))
+def _icdf(cdf, u):
+    "The inverse CDF at the uniforms `u` (n): `cdf` one row of cumulative sums, or one row per uniform (n × m)"
+    x = u * cdf[..., -1] if cdf.ndim == 1 else (u * cdf[:, -1])[:, None]    # u·total
+    return torch.searchsorted(cdf, x, right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
+
+def _cell_draw(cdf, v, g, bits=CELL_BITS):
+    "The inverse CDF at a u uniform in each cell [v, v + 1)·2^−bits: u's further bits (a float64 w from `g`) are drawn only for the cells that straddle a jump, in order"
+    ends = (v.double()[:, None] + torch.tensor([0., 1.], dtype=torch.float64)) * 2.0 ** -bits
+    ends[:, 1] = torch.nextafter(ends[:, 1], torch.zeros(()))                  # the cell's first and last float
+    tot = cdf[-1] if cdf.ndim == 1 else cdf[:, -1:]
+    first, last = torch.searchsorted(cdf, ends * tot, right=True).clamp_max_(cdf.shape[-1] - 1).unbind(1)
+    need = (first != last).nonzero().squeeze(1)                                 # the cell straddles a jump: about 2⁻³¹ per jump
+    if len(need):
+        w = torch.rand(len(need), generator=g, dtype=torch.float64)
+        u = torch.minimum((v[need].double() + w) * 2.0 ** -bits, ends[need, 1])
+        first[need] = _icdf(cdf if cdf.ndim == 1 else cdf[need], u)
+    return first
+
+def _bucket(v, K):
+    "Each draw's bucket among K = 2^b: v's top b bits (integer cells), or ⌊uK⌋ (float uniforms)"
+    return v >> (CELL_BITS - K.bit_length() + 1) if v.dtype == torch.int32 else (v * K).long()
+
+def _table_draw(cdf, table, rows, v, g):
+    "One draw per entry of `v` from law `rows` (None: the only law) by table lookup; a draw whose bucket straddles a jump by the plain inverse CDF"
+    K, cells, r = table.shape[-1], v.dtype == torch.int32, _bucket(v, table.shape[-1])
+    hit = table.view(-1).index_select(0, r if rows is None else (rows * K).add_(r))
     if hit.min().item() >= 0: return hit.long()
-    miss = hit.signbit().nonzero().squeeze(1)                               # rare: draws in a straddling bucket
-    c = cdf[0] if rows is None else cdf[rows[miss]]
-    x = (v[miss].double() * 2.0 ** -53 if exact else v[miss]) * c[..., -1]   # u·total, as the plain inverse CDF computes it
-    idx = hit.long()
-    idx[miss] = torch.searchsorted(c, x if rows is None else x[:, None], right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
+    miss = hit.signbit().nonzero().squeeze(1)                                 # rare: draws in a straddling bucket
+    c, idx = (cdf[0] if rows is None else cdf[rows[miss]]), hit.long()
+    idx[miss] = _cell_draw(c, v[miss], g) if cells else _icdf(c, v[miss])
     return idx
 
 def _law_tables(task):
@@ -288,7 +310,7 @@ def _law_tables(task):
         object.__setattr__(task, '_law_tables', cached)   # a cache, not a field: the task stays frozen
     return cached[1]
 
-# %% ../nbs/00_data.ipynb #b95d8cfa
+# %% ../nbs/00_data.ipynb #011b660e
 def _check_is_task(task):
     "Refuse anything but an `SCBTask`"
     if not isinstance(task, SCBTask): fail('task', 'an SCBTask', task, type_error=True)
@@ -297,7 +319,7 @@ def sample_context(task:SCBTask, batch_size:int, seed:int|torch.Generator=0)->tu
     "Draw `batch_size` contexts (B×T) and queries (B) i.i.d. from `task.mu`"
     _check_is_task(task)
     B, g = _check_batch_size(task, batch_size), _generator(seed, task.device)
-    return _draw_context(task, B, _uniforms(B * (task.seq_len + 1), task.mu, g))
+    return _draw_context(task, B, _uniforms(B * (task.seq_len + 1), task.mu, g), g)
 
 def _check_batch_size(task, batch_size):
     "B ≥ 1, with a batch of B·(T + 1) tokens within the size limit"
@@ -305,10 +327,10 @@ def _check_batch_size(task, batch_size):
     check_size('batch_size × (seq_len + 1)', B * (task.seq_len + 1))
     return B
 
-def _draw_context(task, B, v):
-    "`sample_context` from its B·(T + 1) uniforms `v`"
+def _draw_context(task, B, v, g):
+    "`sample_context` from its B·(T + 1) random numbers `v` (and `g` for the rare further bits)"
     (cdf, table), *_ = _law_tables(task)
-    x = _table_draw(cdf, table, None, v).view(B, task.seq_len + 1)
+    x = _table_draw(cdf, table, None, v, g).view(B, task.seq_len + 1)
     return x[:, :-1], x[:, -1]
 
 # %% ../nbs/00_data.ipynb #c784f8fd
@@ -345,22 +367,23 @@ def check_batch(batch:SCBBatch, # the batch to check
         check_tensor(name, x, (len(batch.tokens),), dtype=torch.long, device=batch.tokens.device)
         _check_index(name, x, n, what)
 
-# %% ../nbs/00_data.ipynb #9bb504c2
+# %% ../nbs/00_data.ipynb #2d7e16ab
 def sample_output(task:SCBTask, tokens:torch.Tensor, query:torch.Tensor, seed:int|torch.Generator=0
                  )->tuple[torch.Tensor, torch.Tensor]:
     "Given contexts and queries, draw the attended positions `s ~ q⁽ᵏ⁾` and the outputs `x_o ~ P[:, x_s]`"
     _check_is_task(task)
     check_tokens(tokens, query, task.n_vocab, task.seq_len, task.device)
-    return _draw_output(task, tokens, query, _uniforms(2 * len(query), task.P, _generator(seed, task.device)))
+    g = _generator(seed, task.device)
+    return _draw_output(task, tokens, query, _uniforms(2 * len(query), task.P, g), g)
 
-def _draw_output(task, tokens, query, v):
-    "`sample_output` from its 2B uniforms `v` (the positions', then the outputs'), without the input checks"
+def _draw_output(task, tokens, query, v, g):
+    "`sample_output` from its 2B random numbers `v` (the positions', then the outputs'), without the input checks"
     _, (cdf_q, table_q), (cdf_p, table_p) = _law_tables(task)
-    pos = _table_draw(cdf_q, table_q, query, v[:len(query)])
+    pos = _table_draw(cdf_q, table_q, query, v[:len(query)], g)
     xs = tokens.gather(1, pos[:, None]).squeeze(1)
-    return pos, _table_draw(cdf_p, table_p, xs, v[len(query):])
+    return pos, _table_draw(cdf_p, table_p, xs, v[len(query):], g)
 
-# %% ../nbs/00_data.ipynb #e2188d80
+# %% ../nbs/00_data.ipynb #e5ee80a9
 def sample_batch(task:SCBTask, # the task to sample from
                  batch_size:int, # B ≥ 1
                  seed:int|torch.Generator=0, # integer seed or generator (on the task's device)
@@ -369,10 +392,10 @@ def sample_batch(task:SCBTask, # the task to sample from
     _check_is_task(task)
     B, T, g = _check_batch_size(task, batch_size), task.seq_len, _generator(seed, task.device)
     v = _uniforms(B * (T + 3), task.mu, g)                  # one stream: the tokens', then the positions' and outputs'
-    tokens, query = _draw_context(task, B, v[:B * (T + 1)])
-    return SCBBatch(tokens, query, *_draw_output(task, tokens, query, v[B * (T + 1):]))
+    tokens, query = _draw_context(task, B, v[:B * (T + 1)], g)
+    return SCBBatch(tokens, query, *_draw_output(task, tokens, query, v[B * (T + 1):], g))
 
-# %% ../nbs/00_data.ipynb #b358a738
+# %% ../nbs/00_data.ipynb #420c82f0
 def plain_sample_batch(task:SCBTask, # the task to sample from
                        batch_size:int, # B ≥ 1
                        seed:int|torch.Generator=0, # integer seed or generator (on the task's device)
@@ -380,10 +403,12 @@ def plain_sample_batch(task:SCBTask, # the task to sample from
     "`sample_batch` written with the plain inverse CDF only, no tables: the same draws, slower (the reference for tests and benchmarks)"
     _check_is_task(task)
     B, T, g = _check_batch_size(task, batch_size), task.seq_len, _generator(seed, task.device)
-    x = _inverse_cdf(task.mu, (B * (T + 1),), g).view(B, T + 1)
-    pos = _inverse_cdf(task.Qmat.T[x[:, T]], (B, 1), g).squeeze(1)
+    v = _uniforms(B * (T + 3), task.mu, g)
+    draw = (lambda cdf, v: _cell_draw(cdf, v, g)) if v.dtype == torch.int32 else _icdf
+    x = draw(task.mu.cumsum(-1), v[:B * (T + 1)]).view(B, T + 1)
+    pos = draw(task.Qmat.T.cumsum(-1)[x[:, T]], v[B * (T + 1):B * (T + 2)])
     xs = x[:, :T].gather(1, pos[:, None]).squeeze(1)
-    return SCBBatch(x[:, :T], x[:, T], pos, _inverse_cdf(task.P.T[xs], (B, 1), g).squeeze(1))
+    return SCBBatch(x[:, :T], x[:, T], pos, draw(task.P.T.cumsum(-1)[xs], v[B * (T + 2):]))
 
 # %% ../nbs/00_data.ipynb #c151adea
 def plot_task(task:SCBTask, # the task to draw
