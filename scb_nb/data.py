@@ -232,7 +232,7 @@ def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negat
     idx = _inverse_cdf(probs, shape, _generator(seed, probs.device))
     return idx if probs.ndim == 1 else idx.squeeze(1)
 
-# %% ../nbs/00_data.ipynb #344194d2
+# %% ../nbs/00_data.ipynb #7bd2d272
 TABLE_BITS = 20            # at most 2^20 buckets per law
 TABLE_ENTRIES = 2 ** 22    # at most this many entries in one family of laws (a few MB of small integers)
 
@@ -285,7 +285,7 @@ def _cell_draw(cdf, v, g, bits=CELL_BITS):
         w = torch.rand(len(need), generator=g, dtype=torch.float64)
         u = torch.minimum((v[need].double() + w) * 2.0 ** -bits, ends[need, 1])
         first[need] = _icdf(cdf if cdf.ndim == 1 else cdf[need], u)
-    return first
+    return first.contiguous()
 
 def _bucket(v, K):
     "Each draw's bucket among K = 2^b: v's top b bits (integer cells), or ⌊uK⌋ (float uniforms)"
