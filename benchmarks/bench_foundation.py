@@ -146,8 +146,8 @@ def main(argv=None):
     print("|---|---|---|---|---|")
     for case, what, o, n in rows: print(f"| {case} | {what} | {o:.3f} | {n:.3f} | {n / o:.1f}× |")
     print("\nThe sampler against its floor, timed in interleaved rounds (medians; ratios: the median of the rounds' ratios, "
-          "and their range)\n\n| case | sampler, bucket tables (ms) | sampler, searchsorted only (ms) | drawing its float64 "
-          "uniforms alone (ms) | tables / floor | searchsorted / floor |\n|---|---|---|---|---|---|")
+          "and their range)\n\n| case | sampler, bucket tables (ms) | plain sampler, searchsorted (ms) | drawing float64 "
+          "uniforms alone, one per draw (ms) | tables / floor | plain / floor |\n|---|---|---|---|---|---|")
     for case, ms in floors:
         med = {k: statistics.median(v) for k, v in ms.items()}
         print(f"| {case} | {med['tables']:.3f} | {med['plain']:.3f} | {med['floor']:.3f} | "
