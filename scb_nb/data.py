@@ -205,12 +205,11 @@ class SCBBatch:
     output: torch.Tensor  # B outputs x_o ~ P[:, x_s]
     def __len__(self): return len(self.query)
 
-# %% ../nbs/00_data.ipynb #79085fe5
-def _inverse_cdf(probs, shape, g):
-    "Inverse-CDF draws of `shape` from the law(s) in the rows of `probs` (no checks: for laws already checked)"
-    cdf = probs.cumsum(-1)
-    u = torch.rand(shape, generator=g, dtype=probs.dtype, device=probs.device) * cdf[..., -1:]
-    return torch.searchsorted(cdf, u, right=True).clamp_max_(probs.shape[-1] - 1)
+# %% ../nbs/00_data.ipynb #373e1234
+def _icdf(cdf, u):
+    "The inverse CDF at the uniforms `u` (n): `cdf` one row of cumulative sums, or one row per uniform (n × m)"
+    x = u * cdf[..., -1] if cdf.ndim == 1 else (u * cdf[:, -1])[:, None]    # u·total
+    return torch.searchsorted(cdf, x, right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
 
 def _check_laws(probs):
     "Refuse anything but a finite, non-negative law (n) or B×n matrix of laws, each with a positive total"
@@ -220,7 +219,7 @@ def _check_laws(probs):
     total = probs.sum(-1).min().item()
     if total <= 0: raise ScbError(f"probs must have a positive total mass in every row, got a row summing to {total:.3g}")
 
-# %% ../nbs/00_data.ipynb #9c2c95dc
+# %% ../nbs/00_data.ipynb #1ef88aa0
 def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negative, need not be normalised)
                      n_draws:int|None=None, # for a single law (1-d `probs`): how many i.i.d. draws
                      seed:int|torch.Generator=0, # integer seed or generator (on the device of `probs`)
@@ -228,11 +227,11 @@ def draw_categorical(probs:torch.Tensor, # n or B×n: one law per row (non-negat
     "Inverse-CDF draws: `n_draws` from a 1-d law, or one draw per row of a B×n matrix of laws"
     _check_laws(probs)
     if probs.ndim == 2 and n_draws is not None: fail('n_draws', 'None for a B×n matrix of laws (one draw per row)', n_draws)
-    shape = (check_int('n_draws', n_draws, lo=1),) if probs.ndim == 1 else (probs.shape[0], 1)
-    idx = _inverse_cdf(probs, shape, _generator(seed, probs.device))
-    return idx if probs.ndim == 1 else idx.squeeze(1)
+    n = check_int('n_draws', n_draws, lo=1) if probs.ndim == 1 else probs.shape[0]
+    u = torch.rand(n, generator=_generator(seed, probs.device), dtype=probs.dtype, device=probs.device)
+    return _icdf(probs.cumsum(-1), u)
 
-# %% ../nbs/00_data.ipynb #7bd2d272
+# %% ../nbs/00_data.ipynb #4dca9af8
 TABLE_BITS = 20            # at most 2^20 buckets per law
 TABLE_ENTRIES = 2 ** 22    # at most this many entries in one family of laws (a few MB of small integers)
 
@@ -268,11 +267,6 @@ def _uniforms(n, cdf, g):
     "The n draws' random numbers: on the CPU in float64, 31-bit integers v (u's cell; the rest of u is drawn only where it matters); floats u on [0, 1) otherwise"
     if _cells(cdf): return torch.empty(n, dtype=torch.int32).random_(generator=g)
     return torch.rand(n, generator=g, dtype=cdf.dtype, device=cdf.device)
-
-def _icdf(cdf, u):
-    "The inverse CDF at the uniforms `u` (n): `cdf` one row of cumulative sums, or one row per uniform (n × m)"
-    x = u * cdf[..., -1] if cdf.ndim == 1 else (u * cdf[:, -1])[:, None]    # u·total
-    return torch.searchsorted(cdf, x, right=True).view(-1).clamp_max_(cdf.shape[-1] - 1)
 
 def _cell_draw(cdf, v, g, bits=CELL_BITS):
     "The inverse CDF at a u uniform in each cell [v, v + 1)·2^−bits: u's further bits (a float64 w from `g`) are drawn only for the cells that straddle a jump, in order"
